@@ -1,0 +1,39 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from runloom import __version__
+from runloom.api.routes import health
+from runloom.api.state import AppState
+from runloom.db.pool import create_pool
+from runloom.settings import Settings
+from runloom.temporal.connection import TemporalConnection
+
+
+def create_app(settings: Settings, *, database_url: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(database_url, max_size=settings.runloom_db_pool_size)
+        temporal = TemporalConnection(
+            address=settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        app.state.runloom = AppState(settings=settings, pool=pool, temporal=temporal)
+        try:
+            yield
+        finally:
+            await temporal.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="runloom",
+        version=__version__,
+        summary="Visual workflows compiled to Python Temporal code",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router, prefix="/api")
+    return app

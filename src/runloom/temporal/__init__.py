@@ -1,0 +1,1 @@
+"""Everything runloom does with Temporal: the client, workers, tracking and statistics."""

