@@ -1,0 +1,89 @@
+"""The files of a standalone project: the compiled modules plus a copy of the runtime."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+
+import runloom_runtime
+
+__all__ = ["RUNTIME_REQUIREMENTS", "readme", "requirements", "runtime_files", "zip_files"]
+
+# What generated code and the runtime import, besides the standard library.
+RUNTIME_REQUIREMENTS = ("temporalio", "jinja2", "httpx")
+
+# Zip entries carry this time so that the same files give the same archive bytes.
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def requirements(*, workflow_type: str) -> str:
+    lines = [f"# Requirements of {workflow_type}, pinned to the versions it was compiled with."]
+    lines += [f"{name}=={metadata.version(name)}" for name in RUNTIME_REQUIREMENTS]
+    return "\n".join(lines) + "\n"
+
+
+def runtime_files() -> dict[str, str]:
+    """Source of the runloom_runtime package, keyed by its path inside the export."""
+    root = Path(runloom_runtime.__file__).parent
+    files = {
+        f"runloom_runtime/{path.name}": path.read_text(encoding="utf-8")
+        for path in sorted(root.glob("*.py"))
+    }
+    files["runloom_runtime/py.typed"] = ""
+    return files
+
+
+def readme(*, workflow_key: str, workflow_type: str) -> str:
+    return f"""# {workflow_type}
+
+Workflow `{workflow_key}`, compiled by runloom into a standalone Temporal project.
+
+| file | what it is |
+|---|---|
+| `workflow.py` | the workflow (Temporal type `{workflow_type}`) |
+| `activities.py` | one activity per HTTP / Python node |
+| `worker.py` | a worker that serves both |
+| `runloom_runtime/` | templates, node bookkeeping and activity implementations |
+| `compiler_options.json` | how this code was compiled |
+
+## Install
+
+```sh
+python3.11 -m venv .venv
+.venv/bin/pip install -r requirements.txt
+```
+
+## Run the worker
+
+```sh
+TEMPORAL_ADDRESS=localhost:7233 TEMPORAL_NAMESPACE=default TASK_QUEUE={workflow_key} \\
+    .venv/bin/python worker.py
+```
+
+## Start a run
+
+```sh
+temporal workflow start --task-queue {workflow_key} --type '{workflow_type}' \\
+    --workflow-id {workflow_key}-1 --input '{{}}'
+temporal workflow result --workflow-id {workflow_key}-1
+temporal workflow query --workflow-id {workflow_key}-1 --type node_states
+```
+
+`wait_for_signal` nodes resume on `temporal workflow signal --workflow-id ... --name <signal>
+--input '<json>'`. A `child_workflow` node starts another workflow type on the same task
+queue: run that workflow's worker on the same queue too.
+"""
+
+
+def zip_files(files: Mapping[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name].encode("utf-8"))
+    return buffer.getvalue()

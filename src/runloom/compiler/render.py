@@ -1,0 +1,619 @@
+"""Render stage: Python source for the workflow, activities and worker modules.
+
+Code is assembled line by line. User text enters only through :func:`literal` (``repr``
+of JSON data, via ``pprint`` for readable layout) or :func:`comment_text`; identifiers
+come only from the naming stage. Nothing here formats user text into code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runloom.compiler.model import (
+    ActivityNode,
+    ChildWorkflowConfig,
+    ChildWorkflowNode,
+    ConditionNode,
+    DelayNode,
+    EndNode,
+    ForEachNode,
+    Graph,
+    HttpRequestConfig,
+    HttpRequestNode,
+    Node,
+    PythonNode,
+    RetryConfig,
+    StartNode,
+    TransformNode,
+    WaitForSignalNode,
+)
+from runloom.compiler.naming import Names
+from runloom.compiler.options import CompileOptions
+
+__all__ = ["RenderedModules", "activity_type", "literal", "render_modules", "topological_order"]
+
+_WIDTH = 96
+
+
+def literal(value: Any, *, indent: int = 0) -> str:
+    """A Python literal for JSON data (plus tuples), laid out like black would.
+
+    Every string goes through ``repr``; a long multi-line string becomes one ``repr``
+    per line inside parentheses (implicit concatenation), which reads like the source.
+    ``indent`` is the column of the line the literal starts on.
+    """
+    flat = _flat(value)
+    if len(flat) + indent <= _WIDTH:
+        return flat
+    inner = " " * (indent + 4)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{_flat(k)}: {literal(v, indent=indent + 4)}," for k, v in value.items()]
+        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
+    if isinstance(value, list | tuple) and value:
+        items = [f"{inner}{literal(v, indent=indent + 4)}," for v in value]
+        brackets = "[]" if isinstance(value, list) else "()"
+        return brackets[0] + "\n" + "\n".join(items) + "\n" + " " * indent + brackets[1]
+    if isinstance(value, str) and "\n" in value.rstrip("\n"):
+        lines = [f"{inner}{line!r}" for line in value.splitlines(keepends=True)]
+        return "(\n" + "\n".join(lines) + "\n" + " " * indent + ")"
+    return flat
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flat(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_flat(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if value is None or isinstance(value, bool | int | str):
+        return repr(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    raise TypeError(f"cannot write {type(value).__name__} as a literal")
+
+
+def comment_text(text: str) -> str:
+    """User text made safe for a comment or docstring: one line, no quote can close it."""
+    return repr(text).replace('"', '\\"')
+
+
+def number(value: float) -> str:
+    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def activity_type(workflow_key: str, version: int, node_id: str) -> str:
+    return f"{workflow_key}@v{version}.{node_id}"
+
+
+def topological_order(graph: Graph) -> list[Node]:
+    """Nodes in dependency order; ties keep the document's order (stable output)."""
+    position = {node.id: i for i, node in enumerate(graph.nodes)}
+    indegree = dict.fromkeys(position, 0)
+    successors: dict[str, list[str]] = {node_id: [] for node_id in position}
+    for edge in graph.edges:
+        successors[edge.source].append(edge.target)
+        indegree[edge.target] += 1
+    ready = sorted((i for i, d in indegree.items() if d == 0), key=position.__getitem__)
+    order: list[str] = []
+    while ready:
+        current = ready.pop(0)
+        order.append(current)
+        for nxt in successors[current]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+                ready.sort(key=position.__getitem__)
+    return [graph.nodes[position[i]] for i in order]
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "", indent: int = 0) -> None:
+        self.lines.append((" " * indent + line) if line else "")
+
+    def block(self, text: str, indent: int) -> None:
+        for line in text.split("\n"):
+            self(line, indent)
+
+    def text(self) -> str:
+        return "\n".join(self.lines).rstrip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class RenderedModules:
+    workflow_code: str
+    activities_code: str
+    worker_code: str
+    activity_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Context:
+    graph: Graph
+    names: Names
+    workflow_key: str
+    version: int
+    options: CompileOptions
+
+    @property
+    def workflow_type(self) -> str:
+        return f"{self.workflow_key}@v{self.version}"
+
+    def activity_type(self, node_id: str) -> str:
+        return activity_type(self.workflow_key, self.version, node_id)
+
+    @property
+    def comments(self) -> bool:
+        return self.options.include_comments
+
+
+def render_modules(
+    graph: Graph,
+    *,
+    names: Names,
+    workflow_key: str,
+    version: int,
+    options: CompileOptions,
+) -> RenderedModules:
+    ctx = _Context(graph, names, workflow_key, version, options)
+    activity_nodes = [n for n in graph.nodes if _activity_kind(n) is not None]
+    return RenderedModules(
+        workflow_code=_workflow_module(ctx),
+        activities_code=_activities_module(ctx, activity_nodes),
+        worker_code=_worker_module(ctx),
+        activity_types=tuple(ctx.activity_type(n.id) for n in activity_nodes),
+    )
+
+
+def _activity_kind(node: Node | ActivityNode) -> str | None:
+    """Which runtime activity serves the node: "http", "python" or None (no activity)."""
+    if isinstance(node, HttpRequestNode):
+        return "http"
+    if isinstance(node, PythonNode):
+        return "python"
+    if isinstance(node, ForEachNode):
+        step_type = node.config.step.type
+        return {"http_request": "http", "python": "python"}.get(step_type)
+    return None
+
+
+# --- workflow module ------------------------------------------------------------------
+
+
+def _workflow_module(ctx: _Context) -> str:
+    graph = ctx.graph
+    w = _Writer()
+    has_signals = any(isinstance(n, WaitForSignalNode) for n in graph.nodes)
+    needs_error = any(
+        isinstance(n, WaitForSignalNode) and not _has_timeout_edge(ctx, n.id) and n.config.timeout_s
+        for n in graph.nodes
+    )
+    uses_timedelta = any(
+        (isinstance(n, ActivityNode) and _activity_kind(n) is not None)
+        or (isinstance(n, DelayNode) and n.config.seconds > 0)
+        or (isinstance(n, WaitForSignalNode) and n.config.timeout_s)
+        for n in graph.nodes
+    )
+    uses_retry = any(isinstance(n, ActivityNode) and _activity_kind(n) for n in graph.nodes)
+
+    if ctx.comments:
+        w(
+            '"""Workflow '
+            + comment_text(ctx.workflow_key)
+            + f" version {ctx.version}, compiled by runloom."
+        )
+        w()
+        w(
+            f"Temporal workflow type {comment_text(ctx.workflow_type)}. Every node runs as an "
+            "asyncio task"
+        )
+        w("that waits for its predecessors (see runloom_runtime.graph for the branch and join")
+        w("rules); activities are called by type name, so this module never imports them.")
+        w('"""')
+        w()
+    if has_signals:
+        w("from collections.abc import Sequence")
+    if uses_timedelta:
+        w("from datetime import timedelta")
+    w("from typing import Any")
+    w()
+    w("from temporalio import workflow")
+    if has_signals:
+        w("from temporalio.common import RawValue")
+    if uses_retry:
+        w("from temporalio.common import RetryPolicy")
+    if needs_error:
+        w("from temporalio.exceptions import ApplicationError")
+    w()
+    if ctx.comments:
+        w("# The runtime is deterministic and stateless per run; passing it through avoids")
+        w("# re-importing Jinja2 in the sandbox for every run.")
+    w("with workflow.unsafe.imports_passed_through():")
+    w("from runloom_runtime import graph, templates", 4)
+    w()
+    w("WORKFLOW_TYPE = " + literal(ctx.workflow_type))
+    w("NODE_IDS = " + literal([n.id for n in graph.nodes], indent=0))
+    w()
+    w()
+    w(f"@workflow.defn(name={literal(ctx.workflow_type)})")
+    w(f"class {ctx.names.workflow_class}:")
+    if ctx.comments:
+        w(
+            '"""Graph '
+            + comment_text(ctx.workflow_key)
+            + f' v{ctx.version}: {len(graph.nodes)} nodes."""',
+            4,
+        )
+        w()
+    w("def __init__(self) -> None:", 4)
+    w("self._graph = graph.GraphRun(NODE_IDS, now=workflow.now)", 8)
+    if has_signals:
+        w("self._signals: dict[str, list[Any]] = {}", 8)
+    w()
+    w("@workflow.run", 4)
+    w("async def run(self, input: dict[str, Any]) -> Any:", 4)
+    w("self._graph.input = input", 8)
+    order = topological_order(graph)
+    incoming: dict[str, list[tuple[str, str | None]]] = {n.id: [] for n in graph.nodes}
+    for edge in graph.edges:
+        incoming[edge.target].append((edge.source, edge.branch))
+    for node in order:
+        method = ctx.names.methods[node.id]
+        after = incoming[node.id]
+        if after:
+            w(
+                f"self._graph.spawn({literal(node.id)}, self.{method}, "
+                f"after={literal(after, indent=8)})",
+                8,
+            )
+        else:
+            w(f"self._graph.spawn({literal(node.id)}, self.{method})", 8)
+    w("await self._graph.wait()", 8)
+    end = next((n for n in graph.nodes if isinstance(n, EndNode)), None)
+    if ctx.comments:
+        w("# A skipped end node (every path to it was not taken) yields None.", 8)
+    w(f"return self._graph.output({literal(end.id if end else '')})", 8)
+    w()
+    w('@workflow.query(name="node_states")', 4)
+    w("def node_states(self) -> dict[str, dict[str, Any]]:", 4)
+    if ctx.comments:
+        w('"""Status, timing, attempt and error of every node, for the live canvas."""', 8)
+    w("return self._graph.node_states()", 8)
+    w()
+    w('@workflow.query(name="steps")', 4)
+    w("def steps(self) -> dict[str, Any]:", 4)
+    if ctx.comments:
+        w('"""Outputs of the nodes that have completed so far."""', 8)
+    w("return dict(self._graph.steps)", 8)
+    if has_signals:
+        w()
+        w("@workflow.signal(dynamic=True)", 4)
+        w("def on_signal(self, name: str, args: Sequence[RawValue]) -> None:", 4)
+        if ctx.comments:
+            w('"""Queue every signal\'s payload; wait_for_signal nodes take them in order."""', 8)
+        w(
+            "payload = workflow.payload_converter().from_payload(args[0].payload) "
+            "if args else None",
+            8,
+        )
+        w("self._signals.setdefault(name, []).append(payload)", 8)
+    for node in graph.nodes:
+        w()
+        _node_method(ctx, w, node)
+    w()
+    w()
+    w(f"WORKFLOWS = [{ctx.names.workflow_class}]")
+    return w.text()
+
+
+def _has_timeout_edge(ctx: _Context, node_id: str) -> bool:
+    return any(e.source == node_id and e.branch == "timeout" for e in ctx.graph.edges)
+
+
+def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
+    method = ctx.names.methods[node.id]
+    w(f"async def {method}(self) -> Any:", 4)
+    if ctx.comments:
+        label = f" ({comment_text(node.label)})" if node.label else ""
+        w('"""' + f"Node {comment_text(node.id)}{label}: {node.type}." + '"""', 8)
+    scope = "self._graph.scope()"
+    if isinstance(node, StartNode):
+        w("return self._graph.input", 8)
+    elif isinstance(node, EndNode):
+        if node.config.output is None:
+            w("return dict(self._graph.steps)", 8)
+        else:
+            _render_call(w, "return ", node.config.output, scope, indent=8)
+    elif isinstance(node, TransformNode):
+        _render_call(w, "return ", node.config.output, scope, indent=8)
+    elif isinstance(node, ConditionNode):
+        w(f"value = templates.evaluate({literal(node.config.expression, indent=8)}, {scope})", 8)
+        w('return graph.Branch(bool(value), "true" if value else "false")', 8)
+    elif isinstance(node, DelayNode):
+        if node.config.seconds > 0:
+            w(f"await workflow.sleep(timedelta(seconds={number(node.config.seconds)}))", 8)
+        w("return None", 8)
+    elif isinstance(node, WaitForSignalNode):
+        _wait_for_signal(ctx, w, node)
+    elif isinstance(node, HttpRequestNode):
+        _render_call(w, "request = ", _http_request(node.config), scope, indent=8)
+        _call_activity(ctx, w, node, "request", indent=8)
+        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+    elif isinstance(node, PythonNode):
+        _call_activity(
+            ctx, w, node, '{"input": self._graph.input, "steps": self._graph.steps}', indent=8
+        )
+        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+    elif isinstance(node, ChildWorkflowNode):
+        _child(ctx, w, node.config, scope, indent=8)
+    elif isinstance(node, ForEachNode):
+        _for_each(ctx, w, node)
+    else:  # pragma: no cover - the union is exhaustive
+        raise AssertionError(node)
+
+
+def _render_call(w: _Writer, prefix: str, value: Any, scope: str, *, indent: int) -> None:
+    """``<prefix>templates.render(<value>, <scope>)``, broken over lines when long."""
+    one_line = f"{prefix}templates.render({_flat(value)}, {scope})"
+    if len(one_line) + indent <= _WIDTH:
+        w(one_line, indent)
+        return
+    w(f"{prefix}templates.render(", indent)
+    w(f"{literal(value, indent=indent + 4)},", indent + 4)
+    w(f"{scope},", indent + 4)
+    w(")", indent)
+
+
+def _http_request(config: HttpRequestConfig) -> dict[str, Any]:
+    return {
+        "method": config.method,
+        "url": config.url,
+        "headers": dict(config.headers),
+        "body": config.body,
+        "timeout_s": config.timeout_s,
+        "fail_on_status": config.fail_on_status,
+    }
+
+
+def _wait_for_signal(ctx: _Context, w: _Writer, node: WaitForSignalNode) -> None:
+    w(f"signal = {literal(node.config.signal, indent=8)}", 8)
+    condition = "lambda: bool(self._signals.get(signal))"
+    timeout = node.config.timeout_s
+    if timeout is None:
+        w(f"await workflow.wait_condition({condition})", 8)
+    else:
+        w("try:", 8)
+        w("await workflow.wait_condition(", 12)
+        w(f"{condition}, timeout=timedelta(seconds={number(timeout)})", 16)
+        w(")", 12)
+        w("except TimeoutError:", 8)
+        if _has_timeout_edge(ctx, node.id):
+            if ctx.comments:
+                w('# Take the edges labelled "timeout".', 12)
+            w('return graph.Branch(None, "timeout")', 12)
+        else:
+            w("raise ApplicationError(", 12)
+            w(
+                literal(
+                    f"no signal {node.config.signal!r} arrived within {number(timeout)} s",
+                    indent=16,
+                )
+                + ",",
+                16,
+            )
+            w('type="SignalTimeout",', 16)
+            w("non_retryable=True,", 16)
+            w(") from None", 12)
+    w("return graph.Branch(self._signals[signal].pop(0), None)", 8)
+
+
+def _retry_policy(retry: RetryConfig) -> list[str]:
+    args = [
+        f"initial_interval=timedelta(seconds={number(retry.initial_interval_s)})",
+        f"backoff_coefficient={number(retry.backoff_coefficient)}",
+        f"maximum_attempts={retry.maximum_attempts}",
+    ]
+    if retry.maximum_interval_s is not None:
+        args.append(f"maximum_interval=timedelta(seconds={number(retry.maximum_interval_s)})")
+    if retry.non_retryable_error_types:
+        args.append(f"non_retryable_error_types={literal(list(retry.non_retryable_error_types))}")
+    return args
+
+
+def _call_activity(
+    ctx: _Context,
+    w: _Writer,
+    node: ActivityNode,
+    argument: str,
+    *,
+    indent: int,
+    target: str = "result",
+) -> None:
+    kind = _activity_kind(node)
+    retry = node.retry
+    if retry is None:
+        # Python errors are bugs or data problems a retry rarely fixes: one attempt unless
+        # the node asks for more. I/O gets Temporal-style retries by default.
+        retry = RetryConfig(maximum_attempts=1) if kind == "python" else RetryConfig()
+    call = "workflow.execute_local_activity" if node.local else "workflow.execute_activity"
+    w(f"{target} = await {call}(", indent)
+    w(f"{literal(ctx.activity_type(node.id), indent=indent + 4)},", indent + 4)
+    w(f"{argument},", indent + 4)
+    w(f"start_to_close_timeout=timedelta(seconds={number(node.timeout_s)}),", indent + 4)
+    if node.schedule_to_close_s is not None:
+        w(
+            f"schedule_to_close_timeout=timedelta(seconds={number(node.schedule_to_close_s)}),",
+            indent + 4,
+        )
+    if node.retry is None and kind == "python":
+        w("retry_policy=RetryPolicy(maximum_attempts=1),", indent + 4)
+    else:
+        w("retry_policy=RetryPolicy(", indent + 4)
+        for arg in _retry_policy(retry):
+            w(f"{arg},", indent + 8)
+        w("),", indent + 4)
+    w(")", indent)
+
+
+def _child(
+    ctx: _Context, w: _Writer, config: ChildWorkflowConfig, scope: str, *, indent: int
+) -> None:
+    child_type = ctx.options.child_workflow_types.get(config.workflow, config.workflow)
+    child_input = {} if config.input is None else config.input
+    w("return await workflow.execute_child_workflow(", indent)
+    w(f"{literal(child_type, indent=indent + 4)},", indent + 4)
+    w(f"templates.render({literal(child_input, indent=indent + 4)}, {scope}),", indent + 4)
+    w(")", indent)
+
+
+def _for_each(ctx: _Context, w: _Writer, node: ForEachNode) -> None:
+    config = node.config
+    w(f"value = templates.evaluate({literal(config.items, indent=8)}, self._graph.scope())", 8)
+    w(f"items = graph.as_items(value, node_id={literal(node.id)})", 8)
+    w()
+    w("async def step(index: int, item: Any) -> Any:", 8)
+    scope = "self._graph.scope(item=item, index=index)"
+    step = config.step
+    if step.type == "http_request":
+        _render_call(w, "request = ", _http_request(step.config), scope, indent=12)
+        _call_activity(ctx, w, node, "request", indent=12)
+        w('return result["output"]', 12)
+    elif step.type == "python":
+        args = (
+            '{"input": self._graph.input, "steps": self._graph.steps, "item": item, "index": index}'
+        )
+        _call_activity(ctx, w, node, args, indent=12)
+        w('return result["output"]', 12)
+    elif step.type == "transform":
+        _render_call(w, "return ", step.config.output, scope, indent=12)
+    else:
+        _child(ctx, w, step.config, scope, indent=12)
+    w()
+    w(f"return await graph.map_bounded(items, step, concurrency={config.concurrency})", 8)
+
+
+# --- activities module ----------------------------------------------------------------
+
+
+def _python_code(node: Node) -> str | None:
+    if isinstance(node, PythonNode):
+        return node.config.code
+    if isinstance(node, ForEachNode) and node.config.step.type == "python":
+        return node.config.step.config.code
+    return None
+
+
+def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
+    w = _Writer()
+    kinds = {_activity_kind(n) for n in nodes}
+    if ctx.comments:
+        w(
+            '"""Activities of workflow '
+            + comment_text(ctx.workflow_key)
+            + f" version {ctx.version}, compiled by runloom."
+        )
+        w()
+        w(
+            "Each node gets its own activity type (<workflow>@v<version>.<node id>) so that "
+            "statistics"
+        )
+        w("can be kept per node. Python node code is kept as a string and compiled by")
+        w("runloom_runtime.python_node when the activity runs.")
+        w('"""')
+        w()
+    w("from typing import Any")
+    w()
+    w("from temporalio import activity")
+    runtime = sorted({"http" if k == "http" else "python_node" for k in kinds if k})
+    if runtime:
+        w()
+        w(f"from runloom_runtime import {', '.join(runtime)}")
+    for node in nodes:
+        code = _python_code(node)
+        if code is not None:
+            w()
+            if ctx.comments:
+                w(f"# Code of node {comment_text(node.id)}.")
+            w(f"{ctx.names.constants[node.id]} = {literal(code)}")
+    for node in nodes:
+        w()
+        w()
+        name = ctx.names.activities[node.id]
+        w(f"@activity.defn(name={literal(ctx.activity_type(node.id))})")
+        if _activity_kind(node) == "http":
+            w(f"async def {name}(request: dict[str, Any]) -> dict[str, Any]:")
+            if ctx.comments:
+                w(
+                    '"""HTTP request of node '
+                    + comment_text(node.id)
+                    + ', rendered by the workflow."""',
+                    4,
+                )
+            w("return await http.perform(request)", 4)
+        else:
+            w(f"async def {name}(args: dict[str, Any]) -> dict[str, Any]:")
+            if ctx.comments:
+                w('"""Python code of node ' + comment_text(node.id) + '."""', 4)
+            constant = ctx.names.constants[node.id]
+            w(f"return await python_node.run({constant}, args, node_id={literal(node.id)})", 4)
+    w()
+    w()
+    names = ", ".join(ctx.names.activities[n.id] for n in nodes)
+    w(f"ACTIVITIES: list[Any] = [{names}]")
+    return w.text()
+
+
+# --- worker module --------------------------------------------------------------------
+
+
+def _worker_module(ctx: _Context) -> str:
+    w = _Writer()
+    w(
+        '"""Run workflow '
+        + comment_text(ctx.workflow_type)
+        + " outside runloom: `python worker.py`."
+    )
+    w()
+    w("Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default")
+    w("default), TASK_QUEUE (default " + comment_text(ctx.workflow_key) + ").")
+    w('"""')
+    w()
+    w("import asyncio")
+    w("import os")
+    w()
+    w("from temporalio.client import Client")
+    w("from temporalio.worker import Worker")
+    w()
+    w("import activities")
+    w("import workflow")
+    w()
+    w(f"DEFAULT_TASK_QUEUE = {literal(ctx.workflow_key)}")
+    w()
+    w()
+    w("async def main() -> None:")
+    w('address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")', 4)
+    w('namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")', 4)
+    w('task_queue = os.environ.get("TASK_QUEUE", DEFAULT_TASK_QUEUE)', 4)
+    w("client = await Client.connect(address, namespace=namespace)", 4)
+    w("worker = Worker(", 4)
+    w("client,", 8)
+    w("task_queue=task_queue,", 8)
+    w("workflows=workflow.WORKFLOWS,", 8)
+    w("activities=activities.ACTIVITIES,", 8)
+    w(")", 4)
+    w(
+        'print("worker for", workflow.WORKFLOW_TYPE, "polling task queue", task_queue, flush=True)',
+        4,
+    )
+    w("await worker.run()", 4)
+    w()
+    w()
+    w('if __name__ == "__main__":')
+    w("asyncio.run(main())", 4)
+    return w.text()
