@@ -1,0 +1,72 @@
+import { useEffect } from "react";
+import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
+import { setUnauthorizedHandler } from "./api/client";
+import { useAuth } from "./components/auth";
+import { Layout } from "./components/Layout";
+import { AuthPage } from "./pages/AuthPage";
+import { BuilderPage } from "./pages/BuilderPage";
+import { NewWorkflowPage } from "./pages/NewWorkflowPage";
+import { ProjectPage } from "./pages/ProjectPage";
+import { ProjectsPage } from "./pages/ProjectsPage";
+import { RunsPage } from "./pages/RunsPage";
+import { StatsPage } from "./pages/StatsPage";
+import { VersionsPage } from "./pages/VersionsPage";
+import { WorkflowsPage } from "./pages/WorkflowsPage";
+import { Empty } from "./components/ui";
+import { Link } from "react-router-dom";
+
+function RequireAuth({ children }: { children: React.ReactNode }) {
+  const { signedIn } = useAuth();
+  const location = useLocation();
+  if (!signedIn) {
+    const next = encodeURIComponent(location.pathname + location.search);
+    return <Navigate to={`/login?next=${next}`} replace />;
+  }
+  return <>{children}</>;
+}
+
+export function App() {
+  const navigate = useNavigate();
+  const { signOut } = useAuth();
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      signOut();
+      const next = encodeURIComponent(window.location.pathname + window.location.search);
+      navigate(`/login?next=${next}&expired=1`);
+    });
+  }, [navigate, signOut]);
+  return (
+    <Routes>
+      <Route path="/login" element={<AuthPage mode="login" />} />
+      <Route path="/signup" element={<AuthPage mode="signup" />} />
+      <Route
+        element={
+          <RequireAuth>
+            <Layout />
+          </RequireAuth>
+        }
+      >
+        <Route path="/" element={<Navigate to="/projects" replace />} />
+        <Route path="/projects" element={<ProjectsPage />} />
+        <Route path="/projects/:projectId" element={<ProjectPage />} />
+        <Route path="/projects/:projectId/stats" element={<StatsPage />} />
+        <Route path="/workflows" element={<WorkflowsPage />} />
+        <Route path="/workflows/new" element={<NewWorkflowPage />} />
+        <Route path="/workflows/:workflowId" element={<BuilderPage />} />
+        <Route path="/workflows/:workflowId/runs" element={<RunsPage />} />
+        <Route path="/workflows/:workflowId/versions" element={<VersionsPage />} />
+        <Route path="/runs" element={<RunsPage />} />
+        <Route
+          path="*"
+          element={
+            <Empty title="Page not found">
+              <p>
+                There is nothing at this address. Go to <Link to="/projects">your projects</Link>.
+              </p>
+            </Empty>
+          }
+        />
+      </Route>
+    </Routes>
+  );
+}

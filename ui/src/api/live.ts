@@ -1,0 +1,78 @@
+// Follows one execution live: Server-Sent Events from /api/executions/{id}/events, with polling
+// as a fallback when the stream cannot be opened or drops.
+import { useEffect, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { getToken } from "./client";
+import { keys, useExecution } from "./hooks";
+import type { Execution } from "./types";
+import { isTerminal } from "../lib/status";
+
+export type LiveState = "connecting" | "live" | "polling" | "ended";
+
+export function useLiveExecution(id: string | null | undefined): {
+  execution: Execution | undefined;
+  error: Error | null;
+  isLoading: boolean;
+  live: LiveState;
+} {
+  const qc = useQueryClient();
+  const query = useExecution(id);
+  const [live, setLive] = useState<LiveState>("connecting");
+  const terminal = query.data ? isTerminal(query.data.status) : false;
+
+  useEffect(() => {
+    if (!id || terminal) return undefined;
+    setLive("connecting");
+    let closed = false;
+    let pollTimer: ReturnType<typeof setInterval> | null = null;
+    const startPolling = () => {
+      if (pollTimer || closed) return;
+      setLive("polling");
+      pollTimer = setInterval(() => {
+        void qc.invalidateQueries({ queryKey: keys.execution(id) });
+      }, 1500);
+    };
+    const token = getToken() ?? "";
+    const source = new EventSource(`/api/executions/${id}/events?access_token=${encodeURIComponent(token)}`);
+    source.addEventListener("open", () => setLive("live"));
+    source.addEventListener("execution", (event) => {
+      try {
+        const data = JSON.parse((event as MessageEvent<string>).data) as Execution | { execution: Execution };
+        const execution = "execution" in data ? data.execution : data;
+        qc.setQueryData(keys.execution(id), execution);
+        setLive("live");
+      } catch {
+        // A malformed event: the next one or the poll will bring the state.
+      }
+    });
+    source.addEventListener("end", () => {
+      closed = true;
+      source.close();
+      setLive("ended");
+      void qc.invalidateQueries({ queryKey: keys.execution(id) });
+      void qc.invalidateQueries({ queryKey: ["executions"] });
+    });
+    source.addEventListener("error", () => {
+      if (closed) return;
+      source.close();
+      startPolling();
+    });
+    return () => {
+      closed = true;
+      source.close();
+      if (pollTimer) clearInterval(pollTimer);
+    };
+  }, [id, qc, terminal]);
+
+  // Once the execution is over there is nothing left to follow.
+  useEffect(() => {
+    if (terminal) setLive("ended");
+  }, [terminal]);
+
+  return {
+    execution: query.data,
+    error: query.error,
+    isLoading: query.isLoading,
+    live: terminal ? "ended" : live,
+  };
+}

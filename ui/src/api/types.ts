@@ -1,0 +1,190 @@
+// Shapes of the runloom HTTP API (see shared/DESIGN.md, "HTTP API").
+
+export interface User {
+  id: string;
+  email: string;
+}
+
+export interface AuthResponse {
+  access_token: string;
+  token_type: string;
+  user: User;
+}
+
+export type WorkerStatus = "starting" | "running" | "stopping" | "stopped" | "failed";
+
+export interface Worker {
+  id: string;
+  worker_id: string;
+  status: WorkerStatus;
+  host: string | null;
+  process_id: number | null;
+  started_at: string | null;
+  stopped_at: string | null;
+  last_heartbeat: string | null;
+  cpu_usage_percent: number | null;
+  memory_usage_mb: number | null;
+  total_tasks_completed: number | null;
+  total_tasks_failed: number | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  description: string | null;
+  task_queue_name: string;
+  created_at: string;
+  updated_at: string;
+  total_workflow_executions: number | null;
+  avg_execution_duration_ms: number | null;
+  last_execution_at: string | null;
+  workflow_count: number | null;
+  workers?: Worker[];
+}
+
+export type NodeType =
+  | "start"
+  | "end"
+  | "http_request"
+  | "transform"
+  | "condition"
+  | "delay"
+  | "wait_for_signal"
+  | "python"
+  | "for_each"
+  | "child_workflow";
+
+export interface RetryPolicy {
+  maximum_attempts?: number;
+  initial_interval_s?: number;
+  backoff_coefficient?: number;
+}
+
+export interface GraphNode {
+  id: string;
+  type: NodeType;
+  position?: { x: number; y: number };
+  config?: Record<string, unknown>;
+  retry?: RetryPolicy;
+  timeout_s?: number;
+  local?: boolean;
+}
+
+export type Branch = "true" | "false" | "timeout";
+
+export interface GraphEdge {
+  source: string;
+  target: string;
+  branch?: Branch;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+export interface Workflow {
+  id: string;
+  project_id: string;
+  name: string;
+  key: string;
+  description: string | null;
+  graph: Graph | null;
+  version: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Problem {
+  code: string;
+  message: string;
+  node_id?: string | null;
+  edge_index?: number | null;
+}
+
+export type ExecutionStatus =
+  | "pending"
+  | "running"
+  | "completed"
+  | "failed"
+  | "cancelled"
+  | "terminated"
+  | "timed_out";
+
+export type NodeRunStatus = "pending" | "running" | "completed" | "failed" | "skipped";
+
+export interface NodeState {
+  status: NodeRunStatus;
+  started_at?: string | null;
+  finished_at?: string | null;
+  attempt?: number | null;
+  error?: string | null;
+}
+
+export interface Execution {
+  id: string;
+  workflow_id: string;
+  project_id: string;
+  status: ExecutionStatus;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  node_states: Record<string, NodeState> | null;
+  code_version: number | null;
+  temporal_workflow_id: string | null;
+  temporal_run_id: string | null;
+  temporal_ui_url: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface BuildResponse {
+  execution_id: string;
+  temporal_workflow_id: string;
+  temporal_run_id: string;
+  version: number;
+  temporal_ui_url: string;
+}
+
+export interface Version {
+  version: number;
+  code_id: string;
+  is_active: boolean;
+  compiled_at: string;
+  execution_count: number | null;
+  workflow_code: string;
+  activities_code: string;
+}
+
+export interface ActivityStats {
+  activity_name: string;
+  execution_count: number;
+  success_count: number;
+  failure_count: number;
+  avg_duration_ms: number | null;
+  p95_duration_ms: number | null;
+  p99_duration_ms: number | null;
+  last_executed_at: string | null;
+}
+
+export interface ProjectStats {
+  project: {
+    total_workflow_executions: number | null;
+    avg_execution_duration_ms: number | null;
+    success_rate: number | null;
+    last_execution_at: string | null;
+  };
+  workflows: {
+    workflow_id: string;
+    name: string;
+    execution_count: number;
+    error_count: number;
+    avg_execution_duration_ms: number | null;
+  }[];
+  activities: ActivityStats[];
+  top_activities: ActivityStats[];
+  executions_over_time: { bucket: string; completed: number; failed: number }[];
+  duration_histogram: { le_ms: number | null; count: number }[];
+}

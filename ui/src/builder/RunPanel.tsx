@@ -1,0 +1,182 @@
+import { useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { api } from "../api/client";
+import { keys } from "../api/hooks";
+import type { LiveState } from "../api/live";
+import type { Execution } from "../api/types";
+import { StatusBadge } from "../components/ui";
+import { formatDate, formatDuration } from "../lib/format";
+import type { StepNode } from "../lib/graph";
+import { parseJson, prettyJson } from "../lib/json";
+import { executionTone, isTerminal, nodeTone, statusLabel } from "../lib/status";
+import { StatusDot } from "../components/ui";
+
+function errorText(error: unknown): string | null {
+  if (error === null || error === undefined || error === "") return null;
+  if (typeof error === "string") return error;
+  if (typeof error === "object" && error && "message" in error) return String((error as { message: unknown }).message);
+  return JSON.stringify(error, null, 2);
+}
+
+export function RunPanel({
+  execution,
+  live,
+  loading,
+  error,
+  nodes,
+  onClose,
+}: {
+  execution: Execution | undefined;
+  live: LiveState;
+  loading: boolean;
+  error: Error | null;
+  nodes: StepNode[];
+  onClose: () => void;
+}) {
+  if (loading) return <div className="panel-body muted">Loading the run…</div>;
+  if (error || !execution) {
+    return (
+      <div className="panel-body">
+        <p className="text-error" role="alert">
+          {error?.message ?? "This run cannot be found."}
+        </p>
+        <button type="button" className="btn btn-small" onClick={onClose}>
+          Close run view
+        </button>
+      </div>
+    );
+  }
+  const e = execution;
+  const err = errorText(e.error);
+  const states = e.node_states ?? {};
+  const waiting = nodes.filter(
+    (n) => n.data.kind === "wait_for_signal" && states[n.id]?.status === "running",
+  );
+  return (
+    <div className="panel-body run-panel" aria-label="Run details">
+      <div className="run-head">
+        <h2 className="panel-title">Run</h2>
+        <StatusBadge tone={executionTone(e.status)}>
+          <span data-execution-status={e.status}>{statusLabel(e.status)}</span>
+        </StatusBadge>
+      </div>
+      <p className="muted small">
+        {live === "live" && "Live: updates stream from the server."}
+        {live === "polling" && "Live stream unavailable: refreshing every 1.5 s."}
+        {live === "connecting" && "Connecting to the live stream…"}
+        {live === "ended" && "This run is over."}
+      </p>
+      <dl className="kv">
+        <dt>Version</dt>
+        <dd>{e.code_version ? `v${e.code_version}` : "—"}</dd>
+        <dt>Started</dt>
+        <dd>{formatDate(e.started_at)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(e.duration_ms)}</dd>
+        <dt>Workflow id</dt>
+        <dd className="mono small break">{e.temporal_workflow_id ?? "—"}</dd>
+      </dl>
+      {e.temporal_ui_url && (
+        <a className="btn btn-small btn-block" href={e.temporal_ui_url} target="_blank" rel="noreferrer">
+          Open in Temporal Web UI ↗
+        </a>
+      )}
+      {err && (
+        <div className="run-error" role="alert" aria-label="Run error">
+          <strong>Error</strong>
+          <pre>{err}</pre>
+        </div>
+      )}
+      <h3>Input</h3>
+      <pre className="code-block" aria-label="Run input">{prettyJson(e.input)}</pre>
+      <h3>Output</h3>
+      <pre className="code-block" aria-label="Run output">{isTerminal(e.status) ? prettyJson(e.output) : "(running…)"}</pre>
+      <h3>Steps</h3>
+      <ul className="node-states" aria-label="Step states">
+        {nodes.map((n) => {
+          const s = states[n.id];
+          return (
+            <li key={n.id}>
+              <StatusDot tone={nodeTone(s?.status)} />
+              <span className="mono">{n.id}</span>
+              <span className="muted small">{s ? statusLabel(s.status) : "not reached"}</span>
+              {s?.error && <span className="text-error small block">{s.error}</span>}
+            </li>
+          );
+        })}
+      </ul>
+      {!isTerminal(e.status) && <RunActions execution={e} waitingSignals={waiting.map((n) => String(n.data.config["signal"] ?? ""))} />}
+      <button type="button" className="btn btn-small btn-ghost" onClick={onClose}>
+        Close run view
+      </button>
+    </div>
+  );
+}
+
+function RunActions({ execution, waitingSignals }: { execution: Execution; waitingSignals: string[] }) {
+  const qc = useQueryClient();
+  const [name, setName] = useState(waitingSignals[0] ?? "");
+  const [payload, setPayload] = useState("");
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    let body: unknown = undefined;
+    if (payload.trim()) {
+      const parsed = parseJson(payload);
+      if (!parsed.ok) {
+        setMessage(parsed.error);
+        return;
+      }
+      body = parsed.value;
+    }
+    setBusy(true);
+    try {
+      await api.post(`/api/executions/${execution.id}/signal`, { name, payload: body });
+      setMessage(`Signal “${name}” sent.`);
+      void qc.invalidateQueries({ queryKey: keys.execution(execution.id) });
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const cancel = async () => {
+    setBusy(true);
+    try {
+      await api.post(`/api/executions/${execution.id}/cancel`);
+      setMessage("Cancellation requested.");
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="fieldset" onSubmit={send} aria-label="Signal the run">
+      <h3>Signal</h3>
+      {waitingSignals.length > 0 && <p className="small">Waiting for: {waitingSignals.join(", ")}</p>}
+      <label className="field">
+        <span>Signal name</span>
+        <input value={name} onChange={(e) => setName(e.target.value)} required />
+      </label>
+      <label className="field">
+        <span>Payload (JSON, optional)</span>
+        <textarea className="mono" rows={2} value={payload} onChange={(e) => setPayload(e.target.value)} />
+      </label>
+      <div className="inline">
+        <button type="submit" className="btn btn-small btn-primary" disabled={busy || !name}>
+          Send signal
+        </button>
+        <button type="button" className="btn btn-small btn-danger" disabled={busy} onClick={() => void cancel()}>
+          Cancel run
+        </button>
+      </div>
+      {message && (
+        <p className="small" role="status">
+          {message}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,424 @@
+import { useEffect, useMemo, useState } from "react";
+import type { Branch, RetryPolicy, Workflow } from "../api/types";
+import type { StepData, StepEdge, StepNode } from "../lib/graph";
+import { formatFieldValue, parseJson, parseTemplateField } from "../lib/json";
+import { NODE_TYPES, validNodeId, type FieldSpec } from "../lib/nodeTypes";
+
+export interface SidePanelProps {
+  node: StepNode | null;
+  edge: StepEdge | null;
+  nodes: StepNode[];
+  edges: StepEdge[];
+  workflows: Workflow[];
+  currentWorkflowId: string;
+  onChangeNode: (id: string, patch: Partial<StepData>, coalesceKey: string) => void;
+  onRenameNode: (id: string, newId: string) => void;
+  onDeleteNode: (id: string) => void;
+  onDeleteEdge: (id: string) => void;
+  onConnect: (source: string, target: string, branch: Branch | "next" | null) => void;
+}
+
+/** Ids of the nodes that run before `id`: what `steps.<id>` can refer to. */
+export function upstreamOf(id: string, edges: { source: string; target: string }[]): string[] {
+  const seen = new Set<string>();
+  const stack = [id];
+  while (stack.length > 0) {
+    const cur = stack.pop() as string;
+    for (const e of edges) {
+      if (e.target === cur && !seen.has(e.source)) {
+        seen.add(e.source);
+        stack.push(e.source);
+      }
+    }
+  }
+  seen.delete(id);
+  return [...seen].sort();
+}
+
+export function SidePanel(props: SidePanelProps) {
+  const { node, edge } = props;
+  if (node) return <NodePanel key={node.id} {...props} node={node} />;
+  if (edge) {
+    return (
+      <div className="panel-body">
+        <h2 className="panel-title">Edge</h2>
+        <p>
+          <span className="mono">{edge.source}</span> → <span className="mono">{edge.target}</span>
+          {edge.label ? (
+            <>
+              {" "}
+              on <strong>{String(edge.label)}</strong>
+            </>
+          ) : null}
+        </p>
+        <button type="button" className="btn btn-danger btn-small" onClick={() => props.onDeleteEdge(edge.id)}>
+          Delete edge
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="panel-body">
+      <h2 className="panel-title">Configure</h2>
+      <p className="muted">
+        Select a node to configure it. Add nodes from the palette (click or drag onto the canvas), then connect a
+        node’s bottom handle to another node’s top handle.
+      </p>
+      <ul className="muted small help-list">
+        <li>
+          <kbd>Delete</kbd> removes the selection
+        </li>
+        <li>
+          <kbd>Ctrl</kbd>+<kbd>Z</kbd> undo, <kbd>Ctrl</kbd>+<kbd>Shift</kbd>+<kbd>Z</kbd> redo
+        </li>
+        <li>Condition nodes have a true and a false output</li>
+      </ul>
+    </div>
+  );
+}
+
+function NodePanel({
+  node,
+  nodes,
+  edges,
+  workflows,
+  currentWorkflowId,
+  onChangeNode,
+  onRenameNode,
+  onDeleteNode,
+  onConnect,
+}: SidePanelProps & { node: StepNode }) {
+  const spec = NODE_TYPES[node.data.kind];
+  const upstream = useMemo(() => upstreamOf(node.id, edges), [node.id, edges]);
+  const setConfig = (key: string, value: unknown) => {
+    const config = { ...node.data.config };
+    if (value === undefined) delete config[key];
+    else config[key] = value;
+    onChangeNode(node.id, { config }, `${node.id}.config.${key}`);
+  };
+  return (
+    <div className="panel-body" aria-label={`Configure ${node.id}`}>
+      <h2 className="panel-title">
+        <span aria-hidden>{spec.icon}</span> {spec.label}
+      </h2>
+      <p className="muted small">{spec.description}</p>
+      <RenameField id={node.id} taken={nodes.map((n) => n.id)} onRename={(newId) => onRenameNode(node.id, newId)} />
+      {spec.fields.map((f) => (
+        <ConfigField
+          key={f.key}
+          nodeId={node.id}
+          field={f}
+          value={node.data.config[f.key]}
+          onChange={(v) => setConfig(f.key, v)}
+          workflows={workflows.filter((w) => w.id !== currentWorkflowId)}
+        />
+      ))}
+      {spec.fields.some((f) => f.kind === "template" || f.kind === "text" || f.kind === "code") && (
+        <div className="hint" aria-label="Template help">
+          <strong>Templates</strong>: <code>{"{{ input.field }}"}</code> is the run input;{" "}
+          {upstream.length > 0 ? (
+            <>
+              outputs so far: {upstream.map((id) => <code key={id}>{`steps.${id}`}</code>).reduce<React.ReactNode[]>(
+                (acc, el, i) => (i === 0 ? [el] : [...acc, ", ", el]),
+                [],
+              )}
+              .
+            </>
+          ) : (
+            <>no step runs before this one yet.</>
+          )}{" "}
+          An HTTP step’s output is <code>{"{status, headers, body}"}</code>.
+        </div>
+      )}
+      {spec.activity && <ActivityOptions node={node} onChangeNode={onChangeNode} />}
+      {spec.outputs.length > 0 && (
+        <ConnectForm node={node} nodes={nodes} onConnect={onConnect} />
+      )}
+      <div className="panel-footer">
+        <button type="button" className="btn btn-danger btn-small" onClick={() => onDeleteNode(node.id)}>
+          Delete node
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function RenameField({ id, taken, onRename }: { id: string; taken: string[]; onRename: (id: string) => void }) {
+  const [text, setText] = useState(id);
+  useEffect(() => setText(id), [id]);
+  const error =
+    text === id
+      ? null
+      : !validNodeId(text)
+        ? "Use letters, digits, _ or -, starting with a letter or _."
+        : taken.includes(text)
+          ? "Another node has this id."
+          : null;
+  return (
+    <div className="field">
+      <label htmlFor="node-id">Node id</label>
+      <input
+        id="node-id"
+        className="mono"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={() => {
+          if (!error && text !== id) onRename(text);
+          else if (error) setText(id);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && !error && text !== id) onRename(text);
+        }}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? "node-id-error" : undefined}
+      />
+      {error && (
+        <span id="node-id-error" className="text-error small">
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function ConfigField({
+  nodeId,
+  field,
+  value,
+  onChange,
+  workflows,
+}: {
+  nodeId: string;
+  field: FieldSpec;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  workflows: Workflow[];
+}) {
+  const inputId = `field-${nodeId}-${field.key}`;
+  const [text, setText] = useState(() => formatFieldValue(value));
+  const [error, setError] = useState<string | null>(null);
+  // Undo/redo change the value from outside: show it unless it is what the text already says.
+  useEffect(() => {
+    const parsed = parseFor(field, text);
+    if (!parsed.ok || JSON.stringify(parsed.value) !== JSON.stringify(value)) {
+      setText(formatFieldValue(value));
+      setError(null);
+    }
+    // Only an outside change of `value` may reset the text being typed.
+  }, [value]);
+
+  const update = (next: string) => {
+    setText(next);
+    const parsed = parseFor(field, next);
+    if (parsed.ok) {
+      setError(null);
+      onChange(parsed.value);
+    } else {
+      setError(parsed.error);
+    }
+  };
+
+  const describedBy = [field.help ? `${inputId}-help` : "", error ? `${inputId}-error` : ""].filter(Boolean).join(" ");
+  const common = {
+    id: inputId,
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": describedBy || undefined,
+  };
+  let control: React.ReactNode;
+  switch (field.kind) {
+    case "select":
+      control = (
+        <select {...common} value={text} onChange={(e) => update(e.target.value)}>
+          {(field.options ?? []).map((o) => (
+            <option key={o}>{o}</option>
+          ))}
+        </select>
+      );
+      break;
+    case "workflow":
+      control = (
+        <select {...common} value={text} onChange={(e) => update(e.target.value)}>
+          <option value="">Choose a workflow…</option>
+          {workflows.map((w) => (
+            <option key={w.id} value={w.key}>
+              {w.name} ({w.key})
+            </option>
+          ))}
+        </select>
+      );
+      break;
+    case "number":
+      control = (
+        <input {...common} type="number" min={0} step="any" value={text} placeholder={field.placeholder} onChange={(e) => update(e.target.value)} />
+      );
+      break;
+    case "text":
+      control = <input {...common} type="text" value={text} placeholder={field.placeholder} onChange={(e) => update(e.target.value)} />;
+      break;
+    default:
+      control = (
+        <textarea
+          {...common}
+          className={field.kind === "code" || field.kind === "json" ? "mono" : undefined}
+          rows={field.kind === "code" ? 8 : 3}
+          spellCheck={false}
+          value={text}
+          placeholder={field.placeholder}
+          onChange={(e) => update(e.target.value)}
+        />
+      );
+  }
+  return (
+    <div className="field">
+      <label htmlFor={inputId}>
+        {field.label}
+        {field.required && <span className="required" aria-hidden> *</span>}
+      </label>
+      {control}
+      {field.help && (
+        <span id={`${inputId}-help`} className="muted small">
+          {field.help}
+        </span>
+      )}
+      {error && (
+        <span id={`${inputId}-error`} className="text-error small" role="alert">
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function parseFor(field: FieldSpec, text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  switch (field.kind) {
+    case "number": {
+      if (text.trim() === "") return { ok: true, value: undefined };
+      const n = Number(text);
+      return Number.isFinite(n) && n >= 0 ? { ok: true, value: n } : { ok: false, error: "Enter a number ≥ 0." };
+    }
+    case "json":
+      if (text.trim() === "") return { ok: true, value: undefined };
+      return parseJson(text);
+    case "template":
+      if (text.trim() === "") return { ok: true, value: undefined };
+      return parseTemplateField(text);
+    default:
+      return { ok: true, value: text === "" && !field.required ? undefined : text };
+  }
+}
+
+function ActivityOptions({
+  node,
+  onChangeNode,
+}: {
+  node: StepNode;
+  onChangeNode: SidePanelProps["onChangeNode"];
+}) {
+  const retry = node.data.retry ?? {};
+  const setRetry = (key: keyof RetryPolicy, raw: string) => {
+    const next: RetryPolicy = { ...retry };
+    if (raw.trim() === "") delete next[key];
+    else {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0) return;
+      next[key] = n;
+    }
+    onChangeNode(node.id, { retry: next }, `${node.id}.retry.${key}`);
+  };
+  const num = (v: number | undefined) => (v === undefined ? "" : String(v));
+  return (
+    <fieldset className="fieldset">
+      <legend>Activity options</legend>
+      <div className="grid-2">
+        <label className="field">
+          <span>Max attempts</span>
+          <input type="number" min={1} value={num(retry.maximum_attempts)} placeholder="3" onChange={(e) => setRetry("maximum_attempts", e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Initial interval (s)</span>
+          <input type="number" min={0} step="any" value={num(retry.initial_interval_s)} placeholder="1" onChange={(e) => setRetry("initial_interval_s", e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Backoff coefficient</span>
+          <input type="number" min={1} step="any" value={num(retry.backoff_coefficient)} placeholder="2" onChange={(e) => setRetry("backoff_coefficient", e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Activity timeout (s)</span>
+          <input
+            type="number"
+            min={0}
+            step="any"
+            value={num(node.data.timeout_s)}
+            placeholder="60"
+            onChange={(e) => {
+              const raw = e.target.value;
+              const n = Number(raw);
+              if (raw.trim() !== "" && (!Number.isFinite(n) || n < 0)) return;
+              onChangeNode(node.id, { timeout_s: raw.trim() === "" ? undefined : n }, `${node.id}.timeout_s`);
+            }}
+          />
+        </label>
+      </div>
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          checked={Boolean(node.data.local)}
+          onChange={(e) => onChangeNode(node.id, { local: e.target.checked }, `${node.id}.local`)}
+        />
+        Run as a local activity
+      </label>
+    </fieldset>
+  );
+}
+
+function ConnectForm({
+  node,
+  nodes,
+  onConnect,
+}: {
+  node: StepNode;
+  nodes: StepNode[];
+  onConnect: SidePanelProps["onConnect"];
+}) {
+  const spec = NODE_TYPES[node.data.kind];
+  const targets = nodes.filter((n) => n.id !== node.id && NODE_TYPES[n.data.kind].hasInput);
+  const [target, setTarget] = useState("");
+  const [branch, setBranch] = useState<string>(spec.outputs[0] ?? "next");
+  if (targets.length === 0) return null;
+  return (
+    <fieldset className="fieldset">
+      <legend>Connect</legend>
+      <div className="inline">
+        {spec.outputs.length > 1 && (
+          <select aria-label="Output" value={branch} onChange={(e) => setBranch(e.target.value)}>
+            {spec.outputs.map((b) => (
+              <option key={b ?? "next"} value={b ?? "next"}>
+                {b ?? "next"}
+              </option>
+            ))}
+          </select>
+        )}
+        <select aria-label="Connect to" value={target} onChange={(e) => setTarget(e.target.value)}>
+          <option value="">Choose a node…</option>
+          {targets.map((n) => (
+            <option key={n.id} value={n.id}>
+              {n.id}
+            </option>
+          ))}
+        </select>
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={!target}
+          onClick={() => {
+            const b = spec.outputs.length > 1 ? (branch as Branch | "next") : null;
+            onConnect(node.id, target, b);
+            setTarget("");
+          }}
+        >
+          Add edge
+        </button>
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,45 @@
+import { NavLink, Outlet, useNavigate } from "react-router-dom";
+import { useAuth } from "./auth";
+
+export function Layout() {
+  const { user, signOut } = useAuth();
+  const navigate = useNavigate();
+  return (
+    <div className="app-shell">
+      <aside className="sidebar" aria-label="Main navigation">
+        <div className="brand">
+          <img src="/favicon.svg" alt="" width={26} height={26} />
+          <span>runloom</span>
+        </div>
+        <nav>
+          <NavLink to="/projects" end>
+            Projects
+          </NavLink>
+          <NavLink to="/workflows" end>
+            Workflows
+          </NavLink>
+          <NavLink to="/workflows/new">New workflow</NavLink>
+          <NavLink to="/runs">Runs</NavLink>
+        </nav>
+        <div className="sidebar-footer">
+          <div className="muted small" title={user?.email}>
+            {user?.email}
+          </div>
+          <button
+            type="button"
+            className="btn btn-ghost btn-small"
+            onClick={() => {
+              signOut();
+              navigate("/login");
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      </aside>
+      <main className="content">
+        <Outlet />
+      </main>
+    </div>
+  );
+}

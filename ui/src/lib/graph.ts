@@ -1,0 +1,182 @@
+// Conversion between the stored workflow graph (DESIGN.md) and React Flow's nodes/edges.
+import type { Edge, Node } from "@xyflow/react";
+import type { Branch, Graph, GraphEdge, GraphNode, NodeRunStatus, NodeType, RetryPolicy } from "../api/types";
+import { NODE_TYPES, isNodeType } from "./nodeTypes";
+
+export interface StepData extends Record<string, unknown> {
+  kind: NodeType;
+  config: Record<string, unknown>;
+  retry?: RetryPolicy;
+  timeout_s?: number;
+  local?: boolean;
+  /** Compile problems that concern this node (display only, never saved). */
+  problems?: string[];
+  /** State of this node in the run being watched (display only, never saved). */
+  runStatus?: NodeRunStatus;
+  runError?: string | null;
+  runAttempt?: number | null;
+}
+
+export type StepNode = Node<StepData>;
+export type StepEdge = Edge;
+
+const BRANCHES: readonly string[] = ["true", "false", "timeout"];
+
+export function isBranch(value: unknown): value is Branch {
+  return typeof value === "string" && BRANCHES.includes(value);
+}
+
+export function edgeId(edge: GraphEdge, index: number): string {
+  return `e${index}-${edge.source}-${edge.branch ?? "next"}-${edge.target}`;
+}
+
+export function toFlowEdge(edge: GraphEdge, index: number): StepEdge {
+  const flow: StepEdge = {
+    id: edgeId(edge, index),
+    source: edge.source,
+    target: edge.target,
+    type: "smoothstep",
+  };
+  if (edge.branch) {
+    flow.sourceHandle = edge.branch;
+    flow.label = edge.branch;
+    flow.className = `edge-${edge.branch}`;
+  }
+  return flow;
+}
+
+/** The stored graph as React Flow nodes and edges; nodes without a position are laid out. */
+export function graphToFlow(graph: Graph | null | undefined): { nodes: StepNode[]; edges: StepEdge[] } {
+  const g: Graph = { nodes: graph?.nodes ?? [], edges: graph?.edges ?? [] };
+  const layout = autoLayout(g);
+  const nodes: StepNode[] = g.nodes.map((n) => {
+    const data: StepData = {
+      kind: isNodeType(n.type) ? n.type : "transform",
+      config: { ...(n.config ?? {}) },
+    };
+    if (n.retry) data.retry = { ...n.retry };
+    if (n.timeout_s !== undefined && n.timeout_s !== null) data.timeout_s = n.timeout_s;
+    if (n.local !== undefined && n.local !== null) data.local = n.local;
+    return {
+      id: n.id,
+      type: "step",
+      position: n.position ? { x: n.position.x, y: n.position.y } : (layout.get(n.id) ?? { x: 0, y: 0 }),
+      data,
+    };
+  });
+  const multi = new Set(nodes.filter((n) => NODE_TYPES[n.data.kind].outputs.length > 1).map((n) => n.id));
+  const edges = g.edges.map((e, i) => {
+    const flow = toFlowEdge(e, i);
+    // Nodes with several outputs name their plain output "next".
+    if (!e.branch && multi.has(e.source)) flow.sourceHandle = "next";
+    return flow;
+  });
+  return { nodes, edges };
+}
+
+/** React Flow state back to the stored graph: display-only fields are dropped. */
+export function flowToGraph(nodes: StepNode[], edges: StepEdge[]): Graph {
+  const graphNodes: GraphNode[] = nodes.map((n) => {
+    const out: GraphNode = {
+      id: n.id,
+      type: n.data.kind,
+      position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
+    };
+    if (n.data.config && Object.keys(n.data.config).length > 0) out.config = { ...n.data.config };
+    if (NODE_TYPES[n.data.kind]?.activity) {
+      if (n.data.retry && Object.keys(n.data.retry).length > 0) out.retry = { ...n.data.retry };
+      if (n.data.timeout_s !== undefined) out.timeout_s = n.data.timeout_s;
+      if (n.data.local !== undefined) out.local = n.data.local;
+    }
+    return out;
+  });
+  const graphEdges: GraphEdge[] = edges.map((e) => {
+    const out: GraphEdge = { source: e.source, target: e.target };
+    if (isBranch(e.sourceHandle)) out.branch = e.sourceHandle;
+    return out;
+  });
+  return { nodes: graphNodes, edges: graphEdges };
+}
+
+/** Layered layout by longest path from the roots, for graphs made without the canvas. */
+export function autoLayout(graph: Graph): Map<string, { x: number; y: number }> {
+  const ids = graph.nodes.map((n) => n.id);
+  const incoming = new Map<string, number>(ids.map((id) => [id, 0]));
+  const outgoing = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const e of graph.edges) {
+    if (!incoming.has(e.source) || !incoming.has(e.target)) continue;
+    incoming.set(e.target, (incoming.get(e.target) ?? 0) + 1);
+    outgoing.get(e.source)?.push(e.target);
+  }
+  const depth = new Map<string, number>();
+  const queue = ids.filter((id) => (incoming.get(id) ?? 0) === 0);
+  for (const id of queue) depth.set(id, 0);
+  const remaining = new Map(incoming);
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    for (const next of outgoing.get(id) ?? []) {
+      depth.set(next, Math.max(depth.get(next) ?? 0, (depth.get(id) ?? 0) + 1));
+      const left = (remaining.get(next) ?? 1) - 1;
+      remaining.set(next, left);
+      if (left === 0) queue.push(next);
+    }
+  }
+  // Nodes on a cycle never reach zero incoming edges: put them after the rest.
+  const maxDepth = Math.max(0, ...depth.values());
+  for (const id of ids) if (!depth.has(id)) depth.set(id, maxDepth + 1);
+  const rows = new Map<number, number>();
+  const positions = new Map<string, { x: number; y: number }>();
+  for (const id of ids) {
+    const d = depth.get(id) ?? 0;
+    const row = rows.get(d) ?? 0;
+    rows.set(d, row + 1);
+    positions.set(id, { x: row * 240, y: d * 130 });
+  }
+  return positions;
+}
+
+/** Is `connection` allowed? No self loops, no duplicates, one edge per branch handle. */
+export function canConnect(
+  edges: StepEdge[],
+  nodes: StepNode[],
+  connection: { source: string | null; target: string | null; sourceHandle?: string | null },
+): boolean {
+  const { source, target } = connection;
+  if (!source || !target || source === target) return false;
+  const targetNode = nodes.find((n) => n.id === target);
+  if (targetNode && !NODE_TYPES[targetNode.data.kind].hasInput) return false;
+  const handle = connection.sourceHandle ?? null;
+  return !edges.some(
+    (e) => e.source === source && e.target === target && (e.sourceHandle ?? null) === handle,
+  );
+}
+
+/** Marks compile problems on the nodes and edges they concern; returns problems matched to nothing. */
+export function applyProblems<T extends { message: string; node_id?: string | null; edge_index?: number | null }>(
+  nodes: StepNode[],
+  edges: StepEdge[],
+  problems: T[],
+): { nodes: StepNode[]; edges: StepEdge[] } {
+  const byNode = new Map<string, string[]>();
+  const badEdges = new Set<number>();
+  for (const p of problems) {
+    if (p.node_id) byNode.set(p.node_id, [...(byNode.get(p.node_id) ?? []), p.message]);
+    if (typeof p.edge_index === "number") badEdges.add(p.edge_index);
+  }
+  return {
+    nodes: nodes.map((n) => {
+      const msgs = byNode.get(n.id);
+      if (!msgs && !n.data.problems) return n;
+      const data = { ...n.data };
+      if (msgs) data.problems = msgs;
+      else delete data.problems;
+      return { ...n, data };
+    }),
+    edges: edges.map((e, i) => {
+      const bad = badEdges.has(i);
+      const base = (e.className ?? "").replace(/\s*edge-problem/g, "").trim();
+      const className = bad ? `${base} edge-problem`.trim() : base;
+      return className === (e.className ?? "") ? e : { ...e, className: className || undefined };
+    }),
+  };
+}

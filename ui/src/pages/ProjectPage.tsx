@@ -1,0 +1,153 @@
+import { Link, useParams } from "react-router-dom";
+import { useProject, useWorkflows } from "../api/hooks";
+import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
+import { WorkerControls, WorkerIndicator } from "../components/workers";
+import { formatDate, formatDuration, formatNumber, formatRelative } from "../lib/format";
+import type { WorkerStatus } from "../api/types";
+import type { Tone } from "../lib/status";
+
+const WORKER_TONES: Record<WorkerStatus, Tone> = {
+  running: "green",
+  starting: "yellow",
+  stopping: "yellow",
+  stopped: "red",
+  failed: "red",
+};
+
+export function ProjectPage() {
+  const { projectId } = useParams();
+  const project = useProject(projectId, 3000);
+  const workflows = useWorkflows(projectId);
+  if (project.isLoading) return <Loading what="project" />;
+  if (project.isError) return <ErrorState error={project.error} retry={() => void project.refetch()} />;
+  const p = project.data;
+  if (!p) return null;
+  return (
+    <div className="page">
+      <nav className="breadcrumbs" aria-label="Breadcrumbs">
+        <Link to="/projects">Projects</Link> / <span>{p.name}</span>
+      </nav>
+      <PageHeader
+        title={p.name}
+        subtitle={p.description ?? undefined}
+        actions={
+          <>
+            <WorkerIndicator workers={p.workers} projectId={p.id} />
+            <Link className="btn" to={`/projects/${p.id}/stats`}>
+              Statistics
+            </Link>
+            <Link className="btn btn-primary" to={`/workflows/new?project_id=${p.id}`}>
+              New workflow
+            </Link>
+          </>
+        }
+      />
+      <section className="card">
+        <dl className="stats-row">
+          <div>
+            <dt>Task queue</dt>
+            <dd className="mono small">{p.task_queue_name}</dd>
+          </div>
+          <div>
+            <dt>Executions</dt>
+            <dd>{formatNumber(p.total_workflow_executions ?? 0)}</dd>
+          </div>
+          <div>
+            <dt>Avg duration</dt>
+            <dd>{formatDuration(p.avg_execution_duration_ms)}</dd>
+          </div>
+          <div>
+            <dt>Last run</dt>
+            <dd>{formatRelative(p.last_execution_at)}</dd>
+          </div>
+        </dl>
+      </section>
+
+      <section className="section">
+        <h2>Workflows</h2>
+        {workflows.isLoading && <Loading what="workflows" />}
+        {workflows.isError && <ErrorState error={workflows.error} retry={() => void workflows.refetch()} />}
+        {workflows.data && workflows.data.length === 0 && (
+          <Empty title="No workflows in this project">
+            <p>Draw your first workflow: a start node, a few steps, an end node.</p>
+            <Link className="btn btn-primary" to={`/workflows/new?project_id=${p.id}`}>
+              Create workflow
+            </Link>
+          </Empty>
+        )}
+        {workflows.data && workflows.data.length > 0 && (
+          <table className="table" aria-label="Workflows">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Key</th>
+                <th>Active version</th>
+                <th>Updated</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {workflows.data.map((w) => (
+                <tr key={w.id}>
+                  <td>
+                    <Link to={`/workflows/${w.id}`}>{w.name}</Link>
+                  </td>
+                  <td className="mono small">{w.key}</td>
+                  <td>{w.version ? `v${w.version}` : <span className="muted">not built</span>}</td>
+                  <td>{formatRelative(w.updated_at)}</td>
+                  <td className="row-actions">
+                    <Link to={`/workflows/${w.id}/runs`}>Runs</Link>
+                    <Link to={`/workflows/${w.id}/versions`}>Versions</Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section className="section">
+        <div className="section-head">
+          <h2>Workers</h2>
+          <WorkerControls projectId={p.id} />
+        </div>
+        {(p.workers ?? []).length === 0 ? (
+          <p className="muted">
+            No worker has run yet. Building a workflow starts one; idle workers scale to zero.
+          </p>
+        ) : (
+          <table className="table" aria-label="Worker registry">
+            <thead>
+              <tr>
+                <th>Status</th>
+                <th>Worker</th>
+                <th>Host / PID</th>
+                <th>Started</th>
+                <th>Heartbeat</th>
+                <th>Tasks</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(p.workers ?? []).map((w) => (
+                <tr key={w.id}>
+                  <td>
+                    <StatusDot tone={WORKER_TONES[w.status] ?? "grey"} /> {w.status}
+                  </td>
+                  <td className="mono small">{w.worker_id}</td>
+                  <td>
+                    {w.host ?? "—"} / {w.process_id ?? "—"}
+                  </td>
+                  <td>{formatDate(w.started_at)}</td>
+                  <td>{formatRelative(w.last_heartbeat)}</td>
+                  <td>
+                    {formatNumber(w.total_tasks_completed ?? 0)} ok · {formatNumber(w.total_tasks_failed ?? 0)} failed
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}

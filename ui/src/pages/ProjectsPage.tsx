@@ -1,0 +1,105 @@
+import { useState } from "react";
+import { Link, useNavigate } from "react-router-dom";
+import { useProjects } from "../api/hooks";
+import type { Project } from "../api/types";
+import { NewProjectDialog } from "../components/NewProjectDialog";
+import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
+import { WorkerControls } from "../components/workers";
+import { formatDuration, formatNumber, formatRelative } from "../lib/format";
+import { summarizeWorkers } from "../lib/status";
+
+export function ProjectsPage() {
+  const projects = useProjects();
+  const [creating, setCreating] = useState(false);
+  const navigate = useNavigate();
+  return (
+    <div className="page">
+      <PageHeader
+        title="Projects"
+        subtitle="Each project has its own worker and task queue on Temporal."
+        actions={
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            New project
+          </button>
+        }
+      />
+      {projects.isLoading && <Loading what="projects" />}
+      {projects.isError && <ErrorState error={projects.error} retry={() => void projects.refetch()} />}
+      {projects.data && projects.data.length === 0 && (
+        <Empty title="No projects yet">
+          <p>Create a project to start building workflows.</p>
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            Create your first project
+          </button>
+        </Empty>
+      )}
+      {projects.data && projects.data.length > 0 && (
+        <ul className="card-grid" aria-label="Projects">
+          {projects.data.map((p) => (
+            <ProjectCard key={p.id} project={p} />
+          ))}
+        </ul>
+      )}
+      {creating && (
+        <NewProjectDialog
+          onClose={() => setCreating(false)}
+          onCreated={(p) => {
+            setCreating(false);
+            navigate(`/projects/${p.id}`);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function ProjectCard({ project: p }: { project: Project }) {
+  const worker = summarizeWorkers(p.workers);
+  return (
+    <li className="card project-card" aria-label={`Project ${p.name}`}>
+      <div className="card-head">
+        <h2>
+          <Link to={`/projects/${p.id}`}>{p.name}</Link>
+        </h2>
+        <span className="worker-status" data-tone={worker.tone} data-worker-status={worker.label}>
+          <StatusDot tone={worker.tone} label={`Worker ${worker.label}`} pulse={worker.tone === "yellow"} />
+          Worker {worker.label}
+        </span>
+      </div>
+      {p.description && <p className="muted">{p.description}</p>}
+      <div className="mono small muted" title="Temporal task queue">
+        queue: {p.task_queue_name}
+      </div>
+      <dl className="stats-row">
+        <div>
+          <dt>Workflows</dt>
+          <dd>{formatNumber(p.workflow_count ?? 0)}</dd>
+        </div>
+        <div>
+          <dt>Executions</dt>
+          <dd>{formatNumber(p.total_workflow_executions ?? 0)}</dd>
+        </div>
+        <div>
+          <dt>Avg duration</dt>
+          <dd>{formatDuration(p.avg_execution_duration_ms)}</dd>
+        </div>
+        <div>
+          <dt>Last run</dt>
+          <dd>{formatRelative(p.last_execution_at)}</dd>
+        </div>
+      </dl>
+      <div className="card-actions">
+        <Link className="btn btn-small btn-primary" to={`/workflows/new?project_id=${p.id}`}>
+          Create workflow
+        </Link>
+        <Link className="btn btn-small" to={`/projects/${p.id}`}>
+          View workflows
+        </Link>
+        <Link className="btn btn-small" to={`/projects/${p.id}/stats`}>
+          Statistics
+        </Link>
+      </div>
+      <WorkerControls projectId={p.id} compact />
+    </li>
+  );
+}
