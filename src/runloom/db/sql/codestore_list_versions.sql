@@ -1,0 +1,12 @@
+SELECT c.id, c.version, c.is_active, c.compiled_at, c.compiled_by,
+       coalesce(c.execution_count, 0) AS execution_count,
+       coalesce(c.error_count, 0) AS error_count,
+       coalesce(c.avg_execution_duration_ms, 0) AS avg_execution_duration_ms,
+       c.last_executed_at,
+       (SELECT count(*) FROM public.workflow_executions AS e
+        WHERE e.workflow_id = c.workflow_id AND e.code_version = c.version
+          AND e.status IN ('pending', 'running')) AS open_executions
+FROM public.workflow_compiled_code AS c
+WHERE c.workflow_id = %(workflow_id)s
+ORDER BY CASE WHEN c.version ~ '^[0-9]{1,9}$' THEN c.version::integer END DESC NULLS LAST,
+         c.compiled_at DESC
