@@ -132,7 +132,8 @@ async def test_exported_project_runs_in_its_own_venv(
         archive.extractall(folder)
     python = await asyncio.to_thread(_venv, folder)
     # Nothing of runloom may leak in: only the exported runtime copy is importable.
-    probe = subprocess.run(
+    probe = await asyncio.to_thread(
+        subprocess.run,
         [str(python), "-c", "import importlib.util as u; print(u.find_spec('runloom'))"],
         capture_output=True,
         text=True,
@@ -172,4 +173,4 @@ async def test_exported_project_runs_in_its_own_venv(
         await worker.wait()
     assert result["text"] == "total=6"
     # The activity ran in the exported venv, not in this test's interpreter.
-    assert Path(result["prefix"]).resolve() == (folder / ".venv").resolve()
+    assert result["prefix"] == str(folder / ".venv")

@@ -24,7 +24,9 @@ class Hello:
     @workflow.run
     async def run(self, name: str) -> str:
         greeting = await workflow.execute_activity(
-            ACTIVITY_TYPE_PLACEHOLDER, name, start_to_close_timeout=__import__("datetime").timedelta(seconds=10)
+            ACTIVITY_TYPE_PLACEHOLDER,
+            name,
+            start_to_close_timeout=__import__("datetime").timedelta(seconds=10),
         )
         return json.dumps({"greeting": greeting, "module": __name__})
 
