@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, Undefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from markupsafe import Markup
 from temporalio import workflow
 
@@ -42,9 +42,10 @@ class TemplateEvaluationError(Exception):
 
 
 def _make_environment() -> SandboxedEnvironment:
+    # Immutable: a template must not change `input` or `steps` behind the graph's back.
     # ChainableUndefined lets `steps.maybe_skipped.field` be falsy instead of an error, so
     # joins after a condition can write `steps.a or steps.b`.
-    env = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
     env.filters.pop("random", None)
     env.globals.pop("lipsum", None)
     return env
