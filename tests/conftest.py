@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from temporalio.client import Client
@@ -97,3 +103,80 @@ def make_user(pool: Pool) -> MakeUser:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+class LiveStack:
+    """`runloom up` as a subprocess against the session's Postgres and Temporal."""
+
+    def __init__(self, *, env: dict[str, str], port: int, cwd: Path) -> None:
+        self.env = env
+        self.port = port
+        self.cwd = cwd
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        log = (self.cwd / "runloom-up.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runloom.cli", "up"],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"runloom up exited; see {self.cwd / 'runloom-up.log'}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("runloom up did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL: nothing gets to clean up, as in a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    database_url: str, temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveStack]:
+    cwd = tmp_path_factory.mktemp("live")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNLOOM_", "TEMPORAL_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
+        TEMPORAL_UI_URL="http://localhost:8233",
+        RUNLOOM_PORT=str(port),
+        RUNLOOM_DATA_DIR=str(cwd / "data"),
+        RUNLOOM_WORKER_HEARTBEAT_S="1",
+    )
+    stack = LiveStack(env=env, port=port, cwd=cwd)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_stack: LiveStack) -> str:
+    """Base URL of a running runloom (API, manager, UI) on real Postgres and Temporal."""
+    return live_stack.url

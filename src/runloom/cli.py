@@ -11,6 +11,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from runloom import cli_user
 from runloom.api.app import create_app
 from runloom.db.migrate import MigrationError, migrate
 from runloom.errors import ConfigurationError
@@ -86,7 +87,25 @@ def dev_stack() -> None:
         raise _fail(exc) from exc
 
 
-def _serve(settings: Settings, services: Services) -> None:
+async def _background(settings: Settings, services: Services, stop: asyncio.Event) -> None:
+    """The manager side of runloom: the execution tracker (and, with it, the worker manager)."""
+    from temporalio.client import Client
+
+    from runloom.db.pool import create_pool
+    from runloom.temporal.tracker import ExecutionTracker
+
+    pool = await create_pool(services.database_url, max_size=10, name="runloom-manager")
+    try:
+        client = await Client.connect(
+            services.temporal_address, namespace=settings.temporal_namespace
+        )
+        tracker = ExecutionTracker(pool=pool, client=client, database_url=services.database_url)
+        await tracker.run(stop)
+    finally:
+        await pool.close()
+
+
+def _serve(settings: Settings, services: Services, *, with_manager: bool = True) -> None:
     api = create_app(settings, database_url=services.database_url)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -99,6 +118,10 @@ def _serve(settings: Settings, services: Services) -> None:
     )
 
     async def serve() -> None:
+        stop = asyncio.Event()
+        background = (
+            asyncio.create_task(_background(settings, services, stop)) if with_manager else None
+        )
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():  # noqa: ASYNC110 (uvicorn has no event)
             await asyncio.sleep(0.05)
@@ -107,7 +130,12 @@ def _serve(settings: Settings, services: Services) -> None:
                 f"[green]✓[/] runloom is up: http://{settings.runloom_host}:{settings.runloom_port}"
                 f"  ·  Temporal UI: {services.temporal_ui_url}   [dim](Ctrl-C to stop)[/]"
             )
-        await task
+        try:
+            await task
+        finally:
+            stop.set()
+            if background is not None:
+                await background
 
     # uvicorn catches SIGINT/SIGTERM while serving and re-raises them once it has shut down;
     # ignoring them here lets that re-raise end quietly so the caller stops the stack in order.
@@ -151,8 +179,10 @@ def api_command() -> None:
         embedded_database=False,
         embedded_temporal=False,
     )
-    _serve(settings, services)
+    _serve(settings, services, with_manager=False)
 
+
+cli_user.register(app)
 
 if __name__ == "__main__":
     app()

@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from runloom import __version__
-from runloom.api.routes import health
+from runloom.api.errors import install_error_handlers
+from runloom.api.limits import BodySizeLimit
+from runloom.api.routes import auth, executions, health, projects, workers, workflows
 from runloom.api.state import AppState
+from runloom.api.static import mount_ui
 from runloom.db.pool import create_pool
 from runloom.settings import Settings
 from runloom.temporal.connection import TemporalConnection
@@ -35,5 +38,9 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         summary="Visual workflows compiled to Python Temporal code",
         lifespan=lifespan,
     )
-    app.include_router(health.router, prefix="/api")
+    app.add_middleware(BodySizeLimit)
+    install_error_handlers(app)
+    for module in (health, auth, projects, workers, workflows, executions):
+        app.include_router(module.router, prefix="/api")
+    mount_ui(app)
     return app

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
 
 from runloom.api.state import AppState
+from runloom.auth import AuthError, Principal, verify_token
+from runloom.data import users
 from runloom.db.pool import Pool
+from runloom.db.session import user_session
 from runloom.settings import Settings
 from runloom.temporal.connection import TemporalConnection
+
+_bearer = HTTPBearer(auto_error=False, description="The access_token from sign-in")
 
 
 def get_state(request: Request) -> AppState:
@@ -17,19 +24,63 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-def get_pool(state: Annotated[AppState, Depends(get_state)]) -> Pool:
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_pool(state: StateDep) -> Pool:
     return state.pool
 
 
-def get_temporal(state: Annotated[AppState, Depends(get_state)]) -> TemporalConnection:
+def get_temporal(state: StateDep) -> TemporalConnection:
     return state.temporal
 
 
-def get_app_settings(state: Annotated[AppState, Depends(get_state)]) -> Settings:
+def get_app_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
 PoolDep = Annotated[Pool, Depends(get_pool)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def get_temporal_client(temporal: TemporalDep) -> Client:
+    return await temporal.client()
+
+
+TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
+
+
+async def _principal(state: AppState, token: str | None) -> Principal:
+    if not token:
+        raise AuthError("sign in first: send the access token as 'Authorization: Bearer <token>'")
+    principal = verify_token(token, secrets=state.token_secrets)
+    # The users row and default project exist after the first call of any token's user;
+    # remembering who is known keeps that off every later request's path.
+    if principal.user_id not in state.known_users:
+        async with user_session(state.pool, principal.claims) as conn:
+            await users.ensure_user(conn, user_id=principal.user_id, email=principal.email)
+        state.known_users.add(principal.user_id)
+    return principal
+
+
+async def get_current_user(
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await _principal(state, credentials.credentials if credentials else None)
+
+
+async def get_stream_user(
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[
+        str | None, Query(description="For EventSource, which cannot send headers")
+    ] = None,
+) -> Principal:
+    token = credentials.credentials if credentials else access_token
+    return await _principal(state, token)
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+StreamUser = Annotated[Principal, Depends(get_stream_user)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 from runloom.db.pool import Pool
 from runloom.settings import Settings
@@ -14,3 +15,11 @@ class AppState:
     settings: Settings
     pool: Pool
     temporal: TemporalConnection
+    known_users: set[uuid.UUID] = field(default_factory=set)
+
+    @property
+    def token_secrets(self) -> list[str]:
+        secrets = [self.settings.runloom_jwt_secret.get_secret_value()]
+        if self.settings.supabase_jwt_secret is not None:
+            secrets.append(self.settings.supabase_jwt_secret.get_secret_value())
+        return secrets

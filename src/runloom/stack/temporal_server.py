@@ -13,13 +13,6 @@ from runloom.errors import ConfigurationError
 from runloom.paths import temporal_cli_path
 from runloom.stack.ports import port_answers, require_free_port
 
-# Custom search attributes runloom sets on every run it starts, so the Temporal UI and
-# `temporal workflow list --query` can filter by project and workflow.
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "RunloomProjectId": "Keyword",
-    "RunloomWorkflowId": "Keyword",
-}
-
 
 @dataclass
 class TemporalDevServer:
@@ -53,8 +46,6 @@ class TemporalDevServer:
             "--log-level",
             "error",
         ]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            args += ["--search-attribute", f"{name}={kind}"]
         log_path = self.log_file or self.db_file.with_suffix(".log")
         with log_path.open("ab") as log:
             self._process = subprocess.Popen(

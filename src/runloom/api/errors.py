@@ -1,0 +1,84 @@
+"""The one place where runloom's exceptions become HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from runloom.auth import AuthError
+from runloom.compiler import GraphInvalid
+from runloom.errors import (
+    ConfigurationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    RunloomError,
+)
+from runloom.temporal.connection import TemporalUnavailableError
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[Exception], int]] = [
+    (AuthError, status.HTTP_401_UNAUTHORIZED),
+    (NotFoundError, status.HTTP_404_NOT_FOUND),
+    (ConflictError, status.HTTP_409_CONFLICT),
+    (InvalidRequestError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (TemporalUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (ConfigurationError, status.HTTP_500_INTERNAL_SERVER_ERROR),
+]
+
+
+def _status_of(exc: Exception) -> int:
+    for kind, code in _STATUS:
+        if isinstance(exc, kind):
+            return code
+    return status.HTTP_400_BAD_REQUEST
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def runloom_error(_: Request, exc: Exception) -> JSONResponse:
+        code = _status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+
+    async def graph_invalid(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GraphInvalid)
+        return JSONResponse(
+            {
+                "detail": f"the workflow graph has {len(exc.problems)} problem(s); fix them "
+                "and try again",
+                "problems": [
+                    {
+                        "code": p.code,
+                        "message": p.message,
+                        "node_id": p.node_id,
+                        "edge_index": p.edge_index,
+                        "severity": p.severity,
+                    }
+                    for p in exc.problems
+                ],
+            },
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            problems.append(f"{where or 'body'}: {error.get('msg')}")
+        return JSONResponse(
+            {
+                "detail": "; ".join(problems) or "invalid request",
+                "errors": jsonable_encoder(exc.errors()),
+            },
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    app.add_exception_handler(RunloomError, runloom_error)
+    app.add_exception_handler(GraphInvalid, graph_invalid)
+    app.add_exception_handler(RequestValidationError, validation_error)

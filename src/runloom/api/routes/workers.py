@@ -1,0 +1,40 @@
+"""A project's worker: its registry rows, and start / stop / restart requests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, status
+
+from runloom.api.deps import CurrentUser, PoolDep
+from runloom.api.schemas import Accepted, WorkerList
+from runloom.data import projects
+from runloom.db.session import user_session
+from runloom.temporal import worker_control
+
+router = APIRouter(prefix="/projects/{project_id}/workers", tags=["workers"])
+
+
+@router.get("")
+async def list_workers(project_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> WorkerList:
+    async with user_session(pool, user.claims) as conn:
+        return WorkerList(workers=await projects.worker_history(conn, project_id))
+
+
+@router.post("/{action}", status_code=status.HTTP_202_ACCEPTED)
+async def control_worker(
+    project_id: uuid.UUID,
+    action: Literal["start", "stop", "restart"],
+    user: CurrentUser,
+    pool: PoolDep,
+) -> Accepted:
+    async with user_session(pool, user.claims) as conn:
+        await projects.get_project(conn, project_id)
+    if action == "start":
+        await worker_control.request_worker(pool, project_id=project_id)
+    elif action == "stop":
+        await worker_control.stop_worker(pool, project_id=project_id)
+    else:
+        await worker_control.restart_worker(pool, project_id=project_id)
+    return Accepted(detail=f"worker {action} requested")

@@ -1,0 +1,170 @@
+"""Request bodies and response envelopes of the HTTP API (domain objects: runloom.models)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from runloom.models import Execution, Project, User, Worker, Workflow
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError("must be an email address like name@example.com")
+    return value.lower()
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(Body):
+    email: Email
+    password: str = Field(min_length=8, max_length=256)
+
+
+class Session(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    user: User
+
+
+class ProjectCreate(Body):
+    name: Name
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class ProjectUpdate(Body):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class ProjectEnvelope(BaseModel):
+    project: Project
+
+
+class ProjectList(BaseModel):
+    projects: list[Project]
+
+
+class WorkerList(BaseModel):
+    workers: list[Worker]
+
+
+class WorkflowCreate(Body):
+    project_id: uuid.UUID
+    name: Name
+    description: str | None = Field(default=None, max_length=10_000)
+    graph: dict[str, Any] | None = None
+
+
+class WorkflowUpdate(Body):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+    graph: dict[str, Any] | None = None
+
+
+class WorkflowEnvelope(BaseModel):
+    workflow: Workflow
+
+
+class WorkflowList(BaseModel):
+    workflows: list[Workflow]
+
+
+class ProblemOut(BaseModel):
+    code: str
+    message: str
+    node_id: str | None
+    edge_index: int | None
+    severity: Literal["error", "warning"]
+
+
+class CompiledPreview(BaseModel):
+    workflow_type: str
+    workflow_code: str
+    activities_code: str
+    worker_code: str
+    requirements_txt: str
+    compiler_options_json: str
+    activity_types: list[str]
+    warnings: list[ProblemOut]
+
+
+class CompileResult(BaseModel):
+    compiled: CompiledPreview
+
+
+class DeployResult(BaseModel):
+    version: int
+    code_id: uuid.UUID
+    workflow_type: str
+    created: bool
+
+
+class RunInput(Body):
+    input: Any = Field(default_factory=dict)
+
+
+class StartExecution(Body):
+    input: Any = Field(default_factory=dict)
+    version: int | None = Field(default=None, ge=1)
+
+
+class BuildResult(BaseModel):
+    execution_id: uuid.UUID
+    temporal_workflow_id: str
+    temporal_run_id: str | None
+    version: int
+    workflow_type: str
+    temporal_ui_url: str | None
+    execution: Execution
+
+
+class ExecutionEnvelope(BaseModel):
+    execution: Execution
+
+
+class ExecutionList(BaseModel):
+    executions: list[Execution]
+
+
+class SignalBody(Body):
+    name: str = Field(min_length=1, max_length=200)
+    payload: Any = None
+
+
+class Accepted(BaseModel):
+    accepted: bool = True
+    detail: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    code_id: uuid.UUID
+    is_active: bool
+    compiled_at: datetime
+    execution_count: int | None
+    error_count: int | None
+    avg_execution_duration_ms: int | None
+    workflow_type: str
+    workflow_code: str
+    activities_code: str
+    worker_code: str
+    requirements_txt: str
+    compiler_options_json: str
+
+
+class VersionList(BaseModel):
+    versions: list[VersionOut]

@@ -1,0 +1,91 @@
+"""Passwords and tokens: local accounts and Supabase Auth share one verification path.
+
+Tokens carry Supabase's claim shape (`sub`, `email`, `role`, `aud`), so the same claims
+feed `request.jwt.claims` and Row Level Security whichever issuer signed them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from runloom.errors import RunloomError
+
+AUDIENCE = "authenticated"
+ISSUER = "runloom"
+TOKEN_TTL_S = 7 * 24 * 3600
+
+_hasher = PasswordHasher()
+
+
+class AuthError(RunloomError):
+    """Credentials or a token were refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: uuid.UUID
+    email: str | None
+    claims: dict[str, Any]
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(*, user_id: uuid.UUID, email: str, secret: str, ttl_s: int = TOKEN_TTL_S) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(user_id),
+        "email": email,
+        "role": "authenticated",
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + ttl_s,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_token(token: str, *, secrets: Sequence[str]) -> Principal:
+    """Accept an HS256 token signed by any of `secrets` (runloom's, then Supabase's)."""
+    last: Exception | None = None
+    for secret in secrets:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                options={"require": ["sub", "exp"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("the access token has expired; sign in again") from exc
+        except jwt.InvalidSignatureError as exc:
+            last = exc
+            continue
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"the access token is invalid: {exc}") from exc
+        if claims.get("role") != "authenticated":
+            raise AuthError("the access token is not a signed-in user's token")
+        try:
+            user_id = uuid.UUID(str(claims["sub"]))
+        except ValueError as exc:
+            raise AuthError("the access token's subject is not a user id") from exc
+        email = claims.get("email")
+        return Principal(user_id=user_id, email=str(email) if email else None, claims=claims)
+    raise AuthError("the access token's signature does not verify") from last

@@ -1,0 +1,1 @@
+SELECT * FROM public.workflow_executions WHERE id = %(id)s

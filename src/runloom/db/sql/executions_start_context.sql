@@ -1,0 +1,10 @@
+-- Everything a start needs, in one round trip: the workflow, its project's queue, and the
+-- code version to run (the one asked for, else the active one).
+SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name,
+       c.id AS code_id, c.version
+FROM public.workflows AS w
+JOIN public.projects AS p ON p.id = w.project_id
+LEFT JOIN public.workflow_compiled_code AS c
+  ON c.workflow_id = w.id
+ AND (CASE WHEN %(version)s::varchar IS NULL THEN c.is_active ELSE c.version = %(version)s::varchar END)
+WHERE w.id = %(workflow_id)s

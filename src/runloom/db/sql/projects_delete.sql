@@ -1,0 +1,1 @@
+DELETE FROM public.projects WHERE id = %(id)s RETURNING id

@@ -1,0 +1,6 @@
+UPDATE public.projects
+SET name = coalesce(%(name)s, name),
+    description = CASE WHEN %(set_description)s THEN %(description)s ELSE description END,
+    updated_at = NOW()
+WHERE id = %(id)s
+RETURNING id

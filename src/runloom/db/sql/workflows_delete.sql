@@ -1,0 +1,1 @@
+DELETE FROM public.workflows WHERE id = %(id)s RETURNING id

@@ -1,0 +1,4 @@
+SELECT w.*, c.version AS active_version
+FROM public.workflows AS w
+LEFT JOIN public.workflow_compiled_code AS c ON c.workflow_id = w.id AND c.is_active
+WHERE w.id = %(id)s

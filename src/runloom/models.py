@@ -1,0 +1,92 @@
+"""The objects runloom hands across its boundaries (API answers, CLI, tracker)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ExecutionStatus = Literal[
+    "pending", "running", "completed", "failed", "cancelled", "terminated", "timed_out"
+]
+OPEN_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+WorkerStatus = Literal["starting", "running", "stopping", "stopped", "failed"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class User(Model):
+    id: uuid.UUID
+    email: str
+    created_at: datetime
+
+
+class Worker(Model):
+    id: uuid.UUID
+    worker_id: str
+    status: WorkerStatus
+    task_queue_name: str
+    host: str | None
+    process_id: str | None
+    started_at: datetime | None
+    stopped_at: datetime | None
+    last_heartbeat: datetime | None
+    cpu_usage_percent: float | None
+    memory_usage_mb: int | None
+    total_tasks_completed: int | None
+    total_tasks_failed: int | None
+    metadata: dict[str, Any] | None
+
+
+class Project(Model):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    task_queue_name: str
+    is_active: bool
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    total_workflow_executions: int | None
+    total_activity_executions: int | None
+    avg_execution_duration_ms: int | None
+    last_execution_at: datetime | None
+    workflow_count: int = 0
+    workers: list[Worker] = []
+
+
+class Workflow(Model):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    name: str
+    key: str
+    description: str | None
+    graph: dict[str, Any]
+    version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Execution(Model):
+    id: uuid.UUID
+    workflow_id: uuid.UUID
+    project_id: uuid.UUID | None
+    status: ExecutionStatus
+    input: Any
+    output: Any
+    error: str | None
+    node_states: dict[str, Any]
+    code_version: str | None
+    workflow_type: str | None
+    task_queue_name: str | None
+    temporal_workflow_id: str | None
+    temporal_run_id: str | None
+    temporal_ui_url: str | None = None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    created_at: datetime
