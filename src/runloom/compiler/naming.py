@@ -7,7 +7,6 @@ fall back to their position. The same graph always gets the same names.
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass
 
@@ -55,7 +54,9 @@ def assign_names(graph: Graph, *, workflow_key: str, version: int) -> Names:
     bases: dict[str, str] = {}
     for index, node in enumerate(graph.nodes):
         base = slug(node.id) or f"node{index}"
-        if base[0].isdigit() or keyword.iskeyword(base):
+        # Every use adds a prefix or suffix (`_node_x`, `x_activity`, `X_CODE`), so keywords
+        # are harmless; a leading digit is not.
+        if base[0].isdigit():
             base = f"n{base}"
         candidate, n = base, 2
         while candidate in used:
