@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.worker import Replayer
 
 from runloom.compiler import CompileOptions, compile_workflow
+from runloom.worker.loader import load_compiled
 
-from .conftest import FakeService, chain, graph, serving, start
+from .conftest import FakeService, chain, graph, module_base, serving, start
 
 pytestmark = pytest.mark.integration
 
@@ -381,3 +385,77 @@ async def test_two_versions_side_by_side(temporal_client: Client) -> None:
             (await start(temporal_client, v2, tq)).result(),
         )
     assert results == ["one", "two"]
+
+
+async def test_python_node_with_retry_fails_twice_then_succeeds(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    code = (
+        "from pathlib import Path\n"
+        "counter = Path(input['counter'])\n"
+        "n = int(counter.read_text() or 0) + 1 if counter.exists() else 1\n"
+        "counter.write_text(str(n))\n"
+        "if n < 3:\n"
+        "    raise ConnectionError(f'flaky {n}')\n"
+        "return n\n"
+    )
+    compiled = _compile(
+        chain(
+            {
+                "id": "flaky",
+                "type": "python",
+                "config": {"code": code},
+                "retry": {
+                    "maximum_attempts": 3,
+                    "initial_interval_s": 0.1,
+                    "backoff_coefficient": 1,
+                },
+            },
+            end_output="{{ steps.flaky }}",
+        )
+    )
+    async with serving(temporal_client, compiled) as tq:
+        handle = await start(temporal_client, compiled, tq, {"counter": str(tmp_path / "n")})
+        assert await handle.result() == 3
+        states = await _states(handle)
+    assert states["flaky"]["attempt"] == 3
+
+
+async def test_history_replays_deterministically(temporal_client: Client) -> None:
+    doc = graph(
+        [
+            {"id": "start", "type": "start"},
+            {"id": "wait", "type": "wait_for_signal", "config": {"signal": "go", "timeout_s": 30}},
+            {
+                "id": "each",
+                "type": "for_each",
+                "config": {
+                    "items": "input.xs",
+                    "concurrency": 2,
+                    "step": {"type": "python", "config": {"code": "return item + 1"}},
+                },
+            },
+            {"id": "left", "type": "transform", "config": {"output": "{{ steps.wait }}"}},
+            {
+                "id": "end",
+                "type": "end",
+                "config": {"output": ["{{ steps.each }}", "{{ steps.left }}"]},
+            },
+        ],
+        [("start", "wait"), ("start", "each"), ("wait", "left"), ("each", "end"), ("left", "end")],
+    )
+    compiled = _compile(doc)
+    async with serving(temporal_client, compiled) as tq:
+        handle = await start(temporal_client, compiled, tq, {"xs": [1, 2, 3]})
+        await handle.signal("go", "yes")
+        assert await handle.result() == [[2, 3, 4], "yes"]
+        history = await handle.fetch_history()
+    # Replay from a fresh load of the same source, as a restarted worker would.
+    base = module_base(compiled, f"replay{uuid.uuid4().hex[:8]}")
+    loaded = load_compiled(
+        workflow_module=f"{base}.workflow",
+        workflow_code=compiled.workflow_code,
+        activities_module=f"{base}.activities",
+        activities_code=compiled.activities_code,
+    )
+    await Replayer(workflows=loaded.workflows).replay_workflow(history)
