@@ -114,7 +114,8 @@ _INSTALL_LOCK = threading.Lock()
 def _ensure_installed() -> None:
     with _INSTALL_LOCK:
         if _FINDER not in sys.meta_path:
-            sys.meta_path.append(_FINDER)
+            # First, so that nothing on sys.path can shadow a registered name.
+            sys.meta_path.insert(0, _FINDER)
 
 
 def install_sources(mapping: Mapping[str, str]) -> None:
