@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     runloom_worker_heartbeat_s: float = Field(default=30.0, gt=0)
     runloom_worker_idle_timeout_s: float = Field(default=300.0, gt=0)
     runloom_worker_memory_mb: int = Field(default=1024, ge=64)
+    runloom_worker_backlog_poll_s: float = Field(default=3.0, gt=0)
+    runloom_worker_max_restarts: int = Field(default=5, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

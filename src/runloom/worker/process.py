@@ -1,0 +1,312 @@
+"""The project worker process: serves one project's compiled code on its task queue.
+
+Started by a manager (runloom.temporal.worker_manager) with a scrubbed environment, in
+its own process group. It reads a ``start`` message from stdin, imports every version of
+the bundle through the in-memory loader, runs a Temporal ``Worker`` under the default
+workflow sandbox and writes heartbeats to stdout (see runloom.worker.protocol).
+
+A ``reload`` starts a second Worker with the new set before the old one shuts down
+gracefully, so that the queue is always polled and no task is lost. SIGTERM, ``stop`` or
+the end of stdin (the manager died) shut down gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import IO, Any
+
+from runloom.worker.protocol import BundleEntry, StartMessage, bundle_from_json
+
+_STARTED = time.monotonic()
+
+MEMORY_ENV = "RUNLOOM_WORKER_MEMORY_MB"
+# A start message carries the source of every version; allow large bundles.
+_LINE_LIMIT = 256 * 1024 * 1024
+
+
+class _Counters:
+    """Tasks finished by this process, across reloads (the registry sums per worker)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.completed = 0
+        self.failed = 0
+
+    def add(self, *, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self.completed += 1
+            else:
+                self.failed += 1
+
+
+COUNTERS = _Counters()
+
+
+def _counting_interceptor() -> Any:
+    # Imported here so that `python -m runloom.worker --help`-style failures stay cheap.
+    from temporalio import workflow
+    from temporalio.worker import (
+        ActivityInboundInterceptor,
+        ExecuteActivityInput,
+        ExecuteWorkflowInput,
+        Interceptor,
+        WorkflowInboundInterceptor,
+        WorkflowInterceptorClassInput,
+    )
+
+    class ActivityCounter(ActivityInboundInterceptor):
+        async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+            try:
+                result = await super().execute_activity(input)
+            except BaseException:
+                COUNTERS.add(ok=False)
+                raise
+            COUNTERS.add(ok=True)
+            return result
+
+    class WorkflowCounter(WorkflowInboundInterceptor):
+        # The class comes from outside the sandbox, so COUNTERS is this process's object.
+        async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+            try:
+                result = await super().execute_workflow(input)
+            except BaseException:
+                # A replay (a query on a closed run, a cache miss) re-runs old work.
+                if not workflow.unsafe.is_replaying():
+                    COUNTERS.add(ok=False)
+                raise
+            if not workflow.unsafe.is_replaying():
+                COUNTERS.add(ok=True)
+            return result
+
+    class Counting(Interceptor):
+        def intercept_activity(
+            self, next: ActivityInboundInterceptor
+        ) -> ActivityInboundInterceptor:
+            return ActivityCounter(next)
+
+        def workflow_interceptor_class(
+            self, input: WorkflowInterceptorClassInput
+        ) -> type[WorkflowInboundInterceptor]:
+            return WorkflowCounter
+
+    return Counting()
+
+
+def _limit_memory() -> None:
+    megabytes = int(os.environ.get(MEMORY_ENV, "0") or 0)
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class _Output:
+    """The protocol channel; a private copy of fd 1, so that prints of user code (which
+    go to fd 1) land on stderr instead of corrupting the messages."""
+
+    def __init__(self) -> None:
+        fd = os.dup(1)
+        os.dup2(2, 1)
+        self._stream: IO[str] = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def send(self, kind: str, **fields: Any) -> None:
+        line = json.dumps({"type": kind, **fields}, separators=(",", ":"))
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+def _load(bundle: tuple[BundleEntry, ...]) -> tuple[list[type], list[Callable[..., Any]]]:
+    from runloom.worker.loader import load_compiled
+
+    workflows: list[type] = []
+    activities: list[Callable[..., Any]] = []
+    for entry in bundle:
+        loaded = load_compiled(
+            workflow_module=f"{entry.module}.workflow",
+            workflow_code=entry.workflow_code,
+            activities_module=f"{entry.module}.activities",
+            activities_code=entry.activities_code,
+        )
+        workflows.extend(loaded.workflows)
+        activities.extend(loaded.activities)
+    return workflows, activities
+
+
+def _build_id(bundle: tuple[BundleEntry, ...]) -> str:
+    digest = hashlib.sha256()
+    for entry in sorted(bundle, key=lambda e: e.module):
+        for part in (entry.module, entry.workflow_code, entry.activities_code):
+            digest.update(part.encode())
+            digest.update(b"\0")
+    return f"runloom-{digest.hexdigest()[:16]}"
+
+
+class _Serving:
+    """One Temporal Worker and the task that runs it."""
+
+    def __init__(self, worker: Any, bundle: tuple[BundleEntry, ...]) -> None:
+        self.worker = worker
+        self.bundle = bundle
+        self.task: asyncio.Task[None] = asyncio.create_task(worker.run())
+
+    @property
+    def types(self) -> list[str]:
+        return sorted(entry.workflow_type for entry in self.bundle)
+
+
+class WorkerProcess:
+    def __init__(self, start: StartMessage, output: _Output) -> None:
+        self.start = start
+        self.output = output
+        self.stop = asyncio.Event()
+        self.serving: _Serving | None = None
+        self.interceptor = _counting_interceptor()
+
+    async def _new_worker(self, bundle: tuple[BundleEntry, ...]) -> _Serving:
+        from temporalio.client import Client
+        from temporalio.worker import Worker
+
+        workflows, activities = _load(bundle)
+        # The SDK admits one Worker per task queue and client connection; during a reload
+        # the old and the new Worker overlap, so each gets its own connection.
+        client = await Client.connect(
+            self.start.temporal_address,
+            namespace=self.start.temporal_namespace,
+            identity=self.start.identity,
+        )
+        worker = Worker(
+            client,
+            task_queue=self.start.task_queue,
+            workflows=workflows,
+            activities=activities,
+            # Without it the SDK hashes the source of every loaded module (about a second
+            # of start time); the code of the bundle is what identifies this build anyway.
+            build_id=_build_id(bundle),
+            interceptors=[self.interceptor],
+            identity=self.start.identity,
+            graceful_shutdown_timeout=timedelta(seconds=self.start.graceful_shutdown_s),
+        )
+        return _Serving(worker, bundle)
+
+    async def run(self, stdin: asyncio.StreamReader) -> int:
+        self.serving = await self._new_worker(self.start.bundle)
+        self.output.send(
+            "ready",
+            pid=os.getpid(),
+            loaded=self.serving.types,
+            startup_ms=round((time.monotonic() - _STARTED) * 1000),
+        )
+        watchers = [
+            asyncio.create_task(self._read_commands(stdin)),
+            asyncio.create_task(self._heartbeats()),
+        ]
+        failed: BaseException | None = None
+        while not self.stop.is_set():
+            serving = self.serving
+            stopped = asyncio.create_task(self.stop.wait())
+            done, _ = await asyncio.wait(
+                {serving.task, stopped}, return_when=asyncio.FIRST_COMPLETED
+            )
+            stopped.cancel()
+            if serving.task in done and serving is self.serving:
+                # The live Worker ended by itself: a fatal error (e.g. Temporal refused it).
+                failed = serving.task.exception() or RuntimeError("the Temporal worker stopped")
+                break
+        for watcher in watchers:
+            watcher.cancel()
+        if self.serving is not None and not self.serving.task.done():
+            await self.serving.worker.shutdown()
+        if failed is not None:
+            self.output.send("error", message=f"{type(failed).__name__}: {failed}")
+            return 1
+        self.output.send("stopped", **self._figures())
+        return 0
+
+    async def _reload(self, bundle: tuple[BundleEntry, ...]) -> None:
+        old = self.serving
+        try:
+            new = await self._new_worker(bundle)
+        except Exception as exc:  # the old Worker keeps serving
+            self.output.send("reload_failed", message=f"{type(exc).__name__}: {exc}")
+            return
+        self.serving = new
+        self.output.send("reloaded", loaded=new.types)
+        if old is not None:
+            # The new Worker already polls; the old one finishes what it holds.
+            await old.worker.shutdown()
+
+    async def _read_commands(self, stdin: asyncio.StreamReader) -> None:
+        reloads: set[asyncio.Task[None]] = set()
+        while True:
+            line = await stdin.readline()
+            if not line:
+                self.stop.set()
+                return
+            message = json.loads(line)
+            if message["type"] == "reload":
+                task = asyncio.create_task(self._reload(bundle_from_json(message["bundle"])))
+                reloads.add(task)
+                task.add_done_callback(reloads.discard)
+            elif message["type"] == "stop":
+                self.stop.set()
+                return
+
+    def _figures(self) -> dict[str, Any]:
+        return {"tasks_completed": COUNTERS.completed, "tasks_failed": COUNTERS.failed}
+
+    async def _heartbeats(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        me.cpu_percent(None)
+        while True:
+            await asyncio.sleep(self.start.heartbeat_s)
+            self.output.send(
+                "heartbeat",
+                rss_mb=round(me.memory_info().rss / (1024 * 1024), 1),
+                cpu_percent=round(me.cpu_percent(None), 2),
+                loaded=self.serving.types if self.serving else [],
+                **self._figures(),
+            )
+
+
+async def _stdin_reader() -> asyncio.StreamReader:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_LINE_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
+
+
+async def _main(output: _Output) -> int:
+    stdin = await _stdin_reader()
+    first = await stdin.readline()
+    if not first:
+        return 0
+    start = StartMessage.from_json(json.loads(first))
+    process = WorkerProcess(start, output)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, process.stop.set)
+    try:
+        return await process.run(stdin)
+    except Exception as exc:
+        output.send("error", message=f"{type(exc).__name__}: {exc}")
+        return 1
+
+
+def main() -> int:
+    _limit_memory()
+    output = _Output()
+    return asyncio.run(_main(output))
