@@ -88,19 +88,23 @@ def dev_stack() -> None:
 
 
 async def _background(settings: Settings, services: Services, stop: asyncio.Event) -> None:
-    """The manager side of runloom: the execution tracker (and, with it, the worker manager)."""
+    """The manager side of runloom: project workers and the execution tracker."""
     from temporalio.client import Client
 
     from runloom.db.pool import create_pool
+    from runloom.temporal.manager_service import run_manager
     from runloom.temporal.tracker import ExecutionTracker
 
-    pool = await create_pool(services.database_url, max_size=10, name="runloom-manager")
+    pool = await create_pool(services.database_url, max_size=10, name="runloom-tracker")
     try:
         client = await Client.connect(
             services.temporal_address, namespace=settings.temporal_namespace
         )
         tracker = ExecutionTracker(pool=pool, client=client, database_url=services.database_url)
-        await tracker.run(stop)
+        await asyncio.gather(
+            run_manager(settings, database_url=services.database_url, stop=stop),
+            tracker.run(stop),
+        )
     finally:
         await pool.close()
 
@@ -180,6 +184,32 @@ def api_command() -> None:
         embedded_temporal=False,
     )
     _serve(settings, services, with_manager=False)
+
+
+@app.command("manager")
+def manager_command() -> None:
+    """Run a worker manager and execution tracker against DATABASE_URL and TEMPORAL_ADDRESS."""
+    settings = _settings()
+    if not settings.database_url:
+        err.print("[red]error:[/] `runloom manager` needs DATABASE_URL")
+        raise typer.Exit(2)
+    services = Services(
+        database_url=settings.database_url,
+        temporal_address=settings.temporal_address,
+        temporal_ui_url=settings.temporal_ui_url,
+        embedded_database=False,
+        embedded_temporal=False,
+    )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print("[green]✓[/] manager running [dim](Ctrl-C to stop)[/]")
+        await _background(settings, services, stop)
+
+    asyncio.run(run())
 
 
 cli_user.register(app)

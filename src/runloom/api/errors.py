@@ -19,6 +19,8 @@ from runloom.errors import (
     RunloomError,
 )
 from runloom.temporal.connection import TemporalUnavailableError
+from runloom.temporal.runs import StartFailedError
+from runloom.temporal.worker_control import WorkerUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (ConflictError, status.HTTP_409_CONFLICT),
     (InvalidRequestError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (TemporalUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (WorkerUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (StartFailedError, status.HTTP_502_BAD_GATEWAY),
     (ConfigurationError, status.HTTP_500_INTERNAL_SERVER_ERROR),
 ]
 

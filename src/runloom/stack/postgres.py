@@ -71,6 +71,8 @@ def _make_readable(tree: Path) -> None:
 class EmbeddedPostgres:
     data_dir: Path
     port: int
+    # Extra `-c name=value` server settings, e.g. preloading pg_stat_statements to measure.
+    settings: tuple[str, ...] = ()
     _process: subprocess.Popen[bytes] | None = None
 
     @property

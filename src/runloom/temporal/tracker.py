@@ -114,7 +114,7 @@ class ExecutionTracker:
                 ) as conn:
                     await self._lead(conn, stop)
             except (psycopg.OperationalError, OSError) as exc:
-                log.warning("tracker lost the database (%s); retrying", exc)
+                log.warning("tracker lost the database (%r); retrying", exc)
             await _wait(stop, 2.0)
         for task in self._following.values():
             task.cancel()
@@ -132,19 +132,16 @@ class ExecutionTracker:
             return
         await conn.execute("LISTEN runloom_executions")
         await self._sweep()
-        notifies = conn.notifies()
-        next_sweep = asyncio.get_running_loop().time() + self._sweep_interval_s
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + self._sweep_interval_s
         while not stop.is_set():
-            timeout = max(0.1, next_sweep - asyncio.get_running_loop().time())
-            try:
-                async with asyncio.timeout(min(timeout, 1.0)):
-                    notify = await anext(notifies)
+            # psycopg's own timeout, not a cancellation: cancelling a connection mid-read
+            # would break it.
+            async for notify in conn.notifies(timeout=1.0):
                 self._follow_id(uuid.UUID(notify.payload))
-            except TimeoutError:
-                pass
-            if asyncio.get_running_loop().time() >= next_sweep:
+            if loop.time() >= next_sweep:
                 await self._sweep()
-                next_sweep = asyncio.get_running_loop().time() + self._sweep_interval_s
+                next_sweep = loop.time() + self._sweep_interval_s
 
     async def _sweep(self) -> None:
         async with service_session(self._pool) as conn:

@@ -57,7 +57,7 @@ async def delete_project(project_id: uuid.UUID, user: CurrentUser, pool: PoolDep
     async with user_session(pool, user.claims) as conn:
         await projects.get_project(conn, project_id)
     # Its worker goes first, so nothing polls a task queue whose project is gone.
-    await worker_control.stop_worker(pool, project_id=project_id)
+    await worker_control.request_stop(pool, project_id=project_id)
     async with user_session(pool, user.claims) as conn:
         await projects.delete_project(conn, project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -34,7 +34,7 @@ async def control_worker(
     if action == "start":
         await worker_control.request_worker(pool, project_id=project_id)
     elif action == "stop":
-        await worker_control.stop_worker(pool, project_id=project_id)
+        await worker_control.request_stop(pool, project_id=project_id)
     else:
-        await worker_control.restart_worker(pool, project_id=project_id)
+        await worker_control.request_restart(pool, project_id=project_id)
     return Accepted(detail=f"worker {action} requested")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from psycopg import AsyncConnection
@@ -36,14 +36,38 @@ from runloom.temporal import runs, worker_control
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 
 
+def _child_keys(graph: dict[str, Any]) -> set[str]:
+    keys = set()
+    for node in graph.get("nodes", []):
+        if not isinstance(node, dict):
+            continue
+        config = node.get("config") or {}
+        step = config.get("step") if node.get("type") == "for_each" else None
+        for candidate in (node, step):
+            if isinstance(candidate, dict) and candidate.get("type") == "child_workflow":
+                key = (candidate.get("config") or {}).get("workflow")
+                if isinstance(key, str):
+                    keys.add(key)
+    return keys
+
+
 async def _compile_options(conn: AsyncConnection[DictRow], workflow: Workflow) -> CompileOptions:
-    """Child workflows resolve to the active version of their sibling in the project."""
-    siblings = await workflows.list_workflows(conn, project_id=workflow.project_id)
+    """Child workflows resolve to the active version of their sibling in the project.
+
+    Only the siblings the graph calls are named, so that deploying an unrelated workflow
+    does not change this one's code (and spend a version number on nothing).
+    """
+    wanted = _child_keys(workflow.graph)
+    siblings = (
+        await workflows.list_workflows(conn, project_id=workflow.project_id) if wanted else []
+    )
     return CompileOptions(
         include_comments=True,
         strict_mode=True,
         child_workflow_types={
-            w.key: f"{w.key}@v{w.version}" for w in siblings if w.version is not None
+            w.key: f"{w.key}@v{w.version}"
+            for w in siblings
+            if w.version is not None and w.key in wanted
         },
     )
 
@@ -150,8 +174,7 @@ async def deploy(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> De
     """Compile and store a new version (or keep the active one if the code is unchanged)."""
     async with user_session(pool, user.claims) as conn:
         stored = await _deploy(conn, workflow_id, user.user_id)
-        project_id = (await workflows.get_workflow(conn, workflow_id)).project_id
-    await worker_control.notify_code_deployed(pool, project_id=project_id)
+    # The project's worker loads the new version when a run of it is requested.
     return DeployResult(
         version=stored.version,
         code_id=stored.code_id,
@@ -170,7 +193,7 @@ async def _start(
     input: object,
 ) -> Execution:
     await worker_control.request_worker(
-        pool, project_id=context.project_id, version=context.workflow_type
+        pool, project_id=context.project_id, workflow_type=context.workflow_type
     )
     row = await runs.start_run(pool, client, claims=user.claims, context=context, input=input)
     return executions.execution_model(
@@ -265,8 +288,6 @@ async def activate_version(
     """Roll back (or forward) to a stored version: new runs use it."""
     async with user_session(pool, user.claims) as conn:
         stored = await codestore.activate_version(conn, workflow_id=workflow_id, version=version)
-        project_id = (await workflows.get_workflow(conn, workflow_id)).project_id
-    await worker_control.notify_code_deployed(pool, project_id=project_id)
     return DeployResult(
         version=stored.version,
         code_id=stored.code_id,

@@ -1,0 +1,1 @@
+"""runloom's benchmarks (`make bench`): what runloom adds on top of Temporal, measured."""

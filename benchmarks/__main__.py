@@ -1,0 +1,226 @@
+"""`make bench`: compile speed, the cost of starting and tracking a run, statistics reads.
+
+Everything runs for real on this machine: an embedded Postgres (with pg_stat_statements, to
+count the SQL each start costs), a Temporal dev server and `runloom up` as a subprocess.
+Results print as a table and are written to `benchmarks/results.json`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from temporalio.client import Client
+
+from runloom.compiler import compile_workflow
+from runloom.db.migrate import migrate
+from runloom.stack.ports import free_port
+from runloom.stack.postgres import EmbeddedPostgres
+from runloom.stack.temporal_server import TemporalDevServer
+
+console = Console()
+RUNS = int(os.environ.get("BENCH_RUNS", "100"))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def chain_graph(length: int) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
+    edges = []
+    previous = "start"
+    for i in range(length):
+        node_id = f"step_{i}"
+        if i % 2:
+            nodes.append({"id": node_id, "type": "python", "config": {"code": f"return {i}"}})
+        else:
+            nodes.append(
+                {"id": node_id, "type": "transform", "config": {"output": {"i": f"{{{{ {i} }}}}"}}}
+            )
+        edges.append({"source": previous, "target": node_id})
+        previous = node_id
+    nodes.append({"id": "end", "type": "end"})
+    edges.append({"source": previous, "target": "end"})
+    return {"nodes": nodes, "edges": edges}
+
+
+def bench_compile() -> dict[str, float]:
+    results = {}
+    for size in (10, 100):
+        graph = chain_graph(size)
+        times = []
+        for _ in range(20):
+            began = time.perf_counter()
+            compile_workflow(graph, workflow_key="bench", version=1)
+            times.append((time.perf_counter() - began) * 1000)
+        results[f"compile_{size}_nodes_ms_p50"] = statistics.median(times)
+    return results
+
+
+def start_up(database_url: str, temporal_address: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNLOOM_", "TEMPORAL_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=temporal_address,
+        RUNLOOM_PORT=str(port),
+        RUNLOOM_DATA_DIR=str(work / "data"),
+    )
+    log = (work / "up.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runloom.cli", "up"], env=env, stdout=log, stderr=log, cwd=work
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"runloom up did not start; see {work / 'up.log'}")
+
+
+def statement_calls(admin_url: str) -> dict[str, int]:
+    with psycopg.connect(admin_url) as conn:
+        rows = conn.execute(
+            "SELECT query, calls FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'runloom')"
+        ).fetchall()
+    return {str(q): int(c) for q, c in rows}
+
+
+async def bench_runs(url: str, temporal_address: str, admin_url: str) -> dict[str, float]:
+    results: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.test"
+        session = (
+            await http.post("/api/auth/signup", json={"email": email, "password": "benchmark!"})
+        ).json()
+        http.headers["Authorization"] = f"Bearer {session['access_token']}"
+        project = (await http.post("/api/projects", json={"name": "bench"})).json()["project"]
+        graph = chain_graph(2)
+        workflow = (
+            await http.post(
+                "/api/workflows", json={"project_id": project["id"], "name": "bench", "graph": graph}
+            )
+        ).json()["workflow"]
+        began = time.perf_counter()
+        build = (await http.post(f"/api/workflows/{workflow['id']}/build", json={})).json()
+        results["first_build_incl_worker_start_ms"] = (time.perf_counter() - began) * 1000
+        await wait_done(http, build["execution_id"])
+
+        client = await Client.connect(temporal_address)
+        raw: list[float] = []
+        via_runloom: list[float] = []
+        tracked_lag: list[float] = []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("starting runs", total=RUNS * 2)
+            for i in range(RUNS):
+                began = time.perf_counter()
+                await client.start_workflow(
+                    build["workflow_type"], {}, id=f"raw-{uuid.uuid4()}",
+                    task_queue=project["task_queue_name"],
+                )
+                raw.append((time.perf_counter() - began) * 1000)
+                progress.advance(task)
+            before = statement_calls(admin_url)
+            ids = []
+            for i in range(RUNS):
+                began = time.perf_counter()
+                response = await http.post(
+                    f"/api/workflows/{workflow['id']}/executions", json={"input": {"i": i}}
+                )
+                via_runloom.append((time.perf_counter() - began) * 1000)
+                ids.append(response.json()["execution"]["id"])
+                progress.advance(task)
+            after = statement_calls(admin_url)
+        start_statements = sum(after.get(q, 0) - before.get(q, 0) for q in after) / RUNS
+        for execution_id in ids[-20:]:
+            done = await wait_done(http, execution_id)
+            handle = client.get_workflow_handle(done["temporal_workflow_id"])
+            closed = (await handle.describe()).close_time
+            assert closed is not None
+            seen = time.time()
+            tracked_lag.append(max(0.0, (seen - closed.timestamp()) * 1000))
+        stats_times = []
+        for _ in range(20):
+            began = time.perf_counter()
+            await http.get(f"/api/projects/{project['id']}/stats")
+            stats_times.append((time.perf_counter() - began) * 1000)
+    results.update(
+        temporal_start_ms_p50=statistics.median(raw),
+        runloom_start_ms_p50=statistics.median(via_runloom),
+        runloom_start_ms_p95=pct(via_runloom, 0.95),
+        runloom_overhead_ms_p50=statistics.median(via_runloom) - statistics.median(raw),
+        sql_statements_per_start=start_statements,
+        stats_endpoint_ms_p50=statistics.median(stats_times),
+        tracking_lag_ms_upper_bound_p50=statistics.median(tracked_lag),
+    )
+    return results
+
+
+async def wait_done(http: httpx.AsyncClient, execution_id: str) -> dict[str, Any]:
+    while True:
+        execution: dict[str, Any] = (await http.get(f"/api/executions/{execution_id}")).json()[
+            "execution"
+        ]
+        if execution["status"] not in ("pending", "running"):
+            return execution
+        await asyncio.sleep(0.05)
+
+
+def main() -> None:
+    results: dict[str, float] = {}
+    with console.status("compiling graphs"):
+        results.update(bench_compile())
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        postgres = EmbeddedPostgres(
+            work / "pg", free_port(),
+            settings=("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"),
+        )
+        temporal = TemporalDevServer(work / "temporal.db", port=free_port(), ui_port=free_port())
+        with console.status("starting Postgres and Temporal"):
+            postgres.start()
+            temporal.start()
+        try:
+            migrate(postgres.url)
+            admin = postgres.url
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            process, url = start_up(postgres.url, temporal.address, work)
+            try:
+                results.update(asyncio.run(bench_runs(url, temporal.address, admin)))
+            finally:
+                process.send_signal(signal.SIGINT)
+                process.wait(30)
+        finally:
+            temporal.stop()
+            postgres.stop()
+    table = Table("measure", "value", title=f"runloom benchmarks ({RUNS} runs)")
+    for name, value in results.items():
+        table.add_row(name, f"{value:.2f}")
+    console.print(table)
+    Path(__file__).with_name("results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
