@@ -273,7 +273,7 @@ async def test_killed_manager_is_taken_over_by_another(
         async def taken_over() -> bool:
             rows = await worker_rows(pool, project.id)
             active_counts.append(sum(r["status"] in ("starting", "running") for r in rows))
-            return (
+            return bool(
                 rows[-1]["status"] == "running"
                 and rows[-1]["metadata"]["manager_id"] == survivor.manager_id
             )
@@ -302,7 +302,7 @@ async def test_idle_worker_stops_and_a_cli_run_wakes_it(
 
     async def stopped_idle() -> bool:
         rows = await worker_rows(pool, project.id)
-        return rows[-1]["status"] == "stopped" and rows[-1]["metadata"]["reason"] == "idle"
+        return bool(rows[-1]["status"] == "stopped" and rows[-1]["metadata"]["reason"] == "idle")
 
     await eventually(stopped_idle, within_s=10, what="the idle worker to stop")
 

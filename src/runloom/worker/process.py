@@ -197,6 +197,9 @@ class WorkerProcess:
             interceptors=[self.interceptor],
             identity=self.start.identity,
             graceful_shutdown_timeout=timedelta(seconds=self.start.graceful_shutdown_s),
+            # After a reload or a crash, tasks routed to the gone Worker's sticky queue move
+            # to the shared queue after this long (SDK default 10 s).
+            sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
         )
         return _Serving(worker, bundle)
 

@@ -1,0 +1,178 @@
+"""The worker process on its own: protocol, environment, limits, reload and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from runloom.compiler import CompiledWorkflow, compile_workflow
+from runloom.worker.protocol import BundleEntry, StartMessage, bundle_to_json
+from runloom.worker.spawn import worker_command, worker_environment
+
+from ..temporal.factory import approval_graph, chain
+
+pytestmark = pytest.mark.timeout(60)
+
+PROBE = chain(
+    {
+        "id": "probe",
+        "type": "python",
+        "config": {
+            "code": (
+                "import os, resource\n"
+                "print('user output must not reach the protocol channel')\n"
+                "return {'env': sorted(os.environ),"
+                " 'as_limit': resource.getrlimit(resource.RLIMIT_AS)[0]}"
+            )
+        },
+    },
+    output="{{ steps.probe }}",
+)
+
+
+def entry(compiled: CompiledWorkflow, scope: str) -> BundleEntry:
+    return BundleEntry(
+        module=f"runloom_code.p_{scope}.w_{compiled.workflow_key}.v{compiled.version}",
+        workflow_type=compiled.workflow_type,
+        version=str(compiled.version),
+        workflow_code=compiled.workflow_code,
+        activities_code=compiled.activities_code,
+    )
+
+
+class Child:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def next(self, kind: str, *, within_s: float = 15) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(within_s):
+            while True:
+                line = await self.proc.stdout.readline()
+                assert line, f"the worker exited before sending {kind!r}"
+                message: dict[str, Any] = json.loads(line)
+                if message["type"] == kind:
+                    return message
+
+
+@asynccontextmanager
+async def worker(
+    env: WorkflowEnvironment, task_queue: str, *bundle: BundleEntry, memory_mb: int = 1024
+) -> AsyncIterator[Child]:
+    address = env.client.service_client.config.target_host
+    proc = await asyncio.create_subprocess_exec(
+        *worker_command(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=worker_environment(
+            temporal_address=address,
+            temporal_namespace="default",
+            memory_mb=memory_mb,
+            parent={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://x", "HOME": "/tmp"},
+        ),
+        start_new_session=True,
+    )
+    child = Child(proc)
+    start = StartMessage(
+        task_queue=task_queue,
+        temporal_address=address,
+        temporal_namespace="default",
+        identity="test-worker",
+        heartbeat_s=0.3,
+        graceful_shutdown_s=5,
+        bundle=bundle,
+    )
+    await child.send(start.to_json())
+    try:
+        yield child
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_runs_code_with_a_clean_environment_and_limits(
+    temporal_env: WorkflowEnvironment, temporal_client: Client
+) -> None:
+    compiled = compile_workflow(PROBE, workflow_key="probe", version=1)
+    task_queue = f"tq-{uuid.uuid4().hex}"
+    began = time.monotonic()
+    async with worker(
+        temporal_env, task_queue, entry(compiled, uuid.uuid4().hex), memory_mb=900
+    ) as child:
+        ready = await child.next("ready")
+        started_in = time.monotonic() - began
+        assert ready["loaded"] == ["probe@v1"] and ready["pid"] == child.proc.pid
+        # Process start to a polling Worker: interpreter, imports, connection, sandbox check.
+        assert started_in < 2.5, f"worker took {started_in:.2f} s to start"
+
+        result = await temporal_client.execute_workflow(
+            "probe@v1", {}, id=f"probe-{uuid.uuid4().hex}", task_queue=task_queue
+        )
+        assert "DATABASE_URL" not in result["env"]
+        assert result["as_limit"] == 900 * 1024 * 1024
+        assert os.getpgid(child.proc.pid) == child.proc.pid, "its own process group"
+        heartbeat = await child.next("heartbeat")
+        while heartbeat["tasks_completed"] < 2:  # the activity and the workflow run
+            heartbeat = await child.next("heartbeat")
+        assert heartbeat["rss_mb"] > 10 and heartbeat["tasks_failed"] == 0
+
+        child.proc.send_signal(signal.SIGTERM)
+        stopped = await child.next("stopped")
+        assert stopped["tasks_completed"] >= 2
+        assert await child.proc.wait() == 0
+
+
+async def test_reload_serves_new_version_while_old_run_finishes(
+    temporal_env: WorkflowEnvironment, temporal_client: Client
+) -> None:
+    v1 = compile_workflow(approval_graph("one"), workflow_key="flow", version=1)
+    v2 = compile_workflow(approval_graph("two"), workflow_key="flow", version=2)
+    scope = uuid.uuid4().hex
+    task_queue = f"tq-{scope}"
+    async with worker(temporal_env, task_queue, entry(v1, scope)) as child:
+        await child.next("ready")
+        old = await temporal_client.start_workflow(
+            "flow@v1", {}, id=f"old-{scope}", task_queue=task_queue
+        )
+        await old.query("node_states")  # it has run its first task in this Worker
+
+        await child.send(
+            {"type": "reload", "bundle": bundle_to_json((entry(v1, scope), entry(v2, scope)))}
+        )
+        assert (await child.next("reloaded"))["loaded"] == ["flow@v1", "flow@v2"]
+
+        await old.signal("go", "a")
+        new = await temporal_client.start_workflow(
+            "flow@v2", {}, id=f"new-{scope}", task_queue=task_queue
+        )
+        await new.signal("go", "b")
+        assert await asyncio.wait_for(old.result(), 20) == "one a"
+        assert await asyncio.wait_for(new.result(), 20) == "two b"
+
+        # A broken bundle is refused and the running Worker stays.
+        broken = BundleEntry("runloom_code.broken", "flow@v3", "3", "raise SystemError(1)", "")
+        await child.send({"type": "reload", "bundle": bundle_to_json((broken,))})
+        assert "SystemError" in (await child.next("reload_failed"))["message"]
+
+        # The end of stdin means the manager is gone: the worker shuts down.
+        assert child.proc.stdin is not None
+        child.proc.stdin.close()
+        await child.next("stopped")
+        assert await child.proc.wait() == 0
