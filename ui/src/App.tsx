@@ -1,5 +1,5 @@
-import { useEffect } from "react";
-import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
+import { useLayoutEffect } from "react";
+import { Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { setUnauthorizedHandler } from "./api/client";
 import { useAuth } from "./components/auth";
 import { Layout } from "./components/Layout";
@@ -16,25 +16,22 @@ import { Empty } from "./components/ui";
 import { Link } from "react-router-dom";
 
 function RequireAuth({ children }: { children: React.ReactNode }) {
-  const { signedIn } = useAuth();
+  const { signedIn, expired } = useAuth();
   const location = useLocation();
   if (!signedIn) {
     const next = encodeURIComponent(location.pathname + location.search);
-    return <Navigate to={`/login?next=${next}`} replace />;
+    return <Navigate to={`/login?next=${next}${expired ? "&expired=1" : ""}`} replace />;
   }
   return <>{children}</>;
 }
 
 export function App() {
-  const navigate = useNavigate();
   const { signOut } = useAuth();
-  useEffect(() => {
-    setUnauthorizedHandler(() => {
-      signOut();
-      const next = encodeURIComponent(window.location.pathname + window.location.search);
-      navigate(`/login?next=${next}&expired=1`);
-    });
-  }, [navigate, signOut]);
+  // A layout effect runs before the pages' passive effects start their first queries.
+  // Signing out re-renders RequireAuth, which sends the user to the sign-in page.
+  useLayoutEffect(() => {
+    setUnauthorizedHandler(() => signOut({ expired: true }));
+  }, [signOut]);
   return (
     <Routes>
       <Route path="/login" element={<AuthPage mode="login" />} />

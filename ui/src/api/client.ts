@@ -67,7 +67,7 @@ export function errorMessage(body: unknown, status: number): string {
 type UnauthorizedHandler = () => void;
 let onUnauthorized: UnauthorizedHandler = () => {
   const next = encodeURIComponent(window.location.pathname + window.location.search);
-  window.location.assign(`/login?next=${next}`);
+  window.location.assign(`/login?next=${next}&expired=1`);
 };
 
 export function setUnauthorizedHandler(handler: UnauthorizedHandler): void {

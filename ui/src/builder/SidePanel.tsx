@@ -86,6 +86,7 @@ function NodePanel({
   onChangeNode,
   onRenameNode,
   onDeleteNode,
+  onDeleteEdge,
   onConnect,
 }: SidePanelProps & { node: StepNode }) {
   const spec = NODE_TYPES[node.data.kind];
@@ -132,7 +133,7 @@ function NodePanel({
       )}
       {spec.activity && <ActivityOptions node={node} onChangeNode={onChangeNode} />}
       {spec.outputs.length > 0 && (
-        <ConnectForm node={node} nodes={nodes} onConnect={onConnect} />
+        <ConnectForm node={node} nodes={nodes} edges={edges} onConnect={onConnect} onDeleteEdge={onDeleteEdge} />
       )}
       <div className="panel-footer">
         <button type="button" className="btn btn-danger btn-small" onClick={() => onDeleteNode(node.id)}>
@@ -181,19 +182,32 @@ function RenameField({ id, taken, onRename }: { id: string; taken: string[]; onR
   );
 }
 
-function ConfigField({
-  nodeId,
-  field,
-  value,
-  onChange,
-  workflows,
-}: {
+interface ConfigFieldProps {
   nodeId: string;
   field: FieldSpec;
   value: unknown;
   onChange: (v: unknown) => void;
   workflows: Workflow[];
-}) {
+}
+
+function ConfigField(props: ConfigFieldProps) {
+  if (props.field.kind === "boolean") {
+    // Booleans default to true in the compiler (fail_on_status); unchecked stores false.
+    return (
+      <label className="checkbox field">
+        <input
+          type="checkbox"
+          checked={props.value !== false}
+          onChange={(e) => props.onChange(e.target.checked ? undefined : false)}
+        />
+        {props.field.label}
+      </label>
+    );
+  }
+  return <TextConfigField {...props} />;
+}
+
+function TextConfigField({ nodeId, field, value, onChange, workflows }: ConfigFieldProps) {
   const inputId = `field-${nodeId}-${field.key}`;
   const [text, setText] = useState(() => formatFieldValue(value));
   const [error, setError] = useState<string | null>(null);
@@ -374,20 +388,43 @@ function ActivityOptions({
 function ConnectForm({
   node,
   nodes,
+  edges,
   onConnect,
+  onDeleteEdge,
 }: {
   node: StepNode;
   nodes: StepNode[];
+  edges: StepEdge[];
   onConnect: SidePanelProps["onConnect"];
+  onDeleteEdge: SidePanelProps["onDeleteEdge"];
 }) {
   const spec = NODE_TYPES[node.data.kind];
   const targets = nodes.filter((n) => n.id !== node.id && NODE_TYPES[n.data.kind].hasInput);
+  const outgoing = edges.filter((e) => e.source === node.id);
   const [target, setTarget] = useState("");
   const [branch, setBranch] = useState<string>(spec.outputs[0] ?? "next");
-  if (targets.length === 0) return null;
+  if (targets.length === 0 && outgoing.length === 0) return null;
   return (
     <fieldset className="fieldset">
-      <legend>Connect</legend>
+      <legend>Outgoing edges</legend>
+      {outgoing.length === 0 ? (
+        <p className="muted small">None yet: this step leads nowhere.</p>
+      ) : (
+        <ul className="edge-list">
+          {outgoing.map((e) => {
+            const b = typeof e.label === "string" ? e.label : null;
+            const text = `${node.id} → ${e.target}${b ? ` (${b})` : ""}`;
+            return (
+              <li key={e.id}>
+                <span className="mono small">{text}</span>
+                <button type="button" className="icon-btn" aria-label={`Remove edge ${text}`} onClick={() => onDeleteEdge(e.id)}>
+                  ×
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
       <div className="inline">
         {spec.outputs.length > 1 && (
           <select aria-label="Output" value={branch} onChange={(e) => setBranch(e.target.value)}>

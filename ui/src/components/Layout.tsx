@@ -29,7 +29,7 @@ export function Layout() {
             type="button"
             className="btn btn-ghost btn-small"
             onClick={() => {
-              signOut();
+              signOut({ expired: false });
               navigate("/login");
             }}
           >

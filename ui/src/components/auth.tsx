@@ -6,8 +6,10 @@ import type { AuthResponse, User } from "../api/types";
 interface AuthState {
   user: User | null;
   signedIn: boolean;
+  /** The server refused the session (401): the sign-in page says so. */
+  expired: boolean;
   signIn: (r: AuthResponse) => void;
-  signOut: () => void;
+  signOut: (options?: { expired?: boolean }) => void;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -15,18 +17,24 @@ const AuthContext = createContext<AuthState | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const qc = useQueryClient();
   const [user, setUser] = useState<User | null>(() => (getToken() ? getStoredUser() : null));
+  const [expired, setExpired] = useState(false);
   const signIn = useCallback((r: AuthResponse) => {
     setSession(r.access_token, r.user);
     setUser(r.user);
+    setExpired(false);
   }, []);
-  const signOut = useCallback(() => {
-    clearSession();
-    setUser(null);
-    qc.clear();
-  }, [qc]);
+  const signOut = useCallback(
+    (options?: { expired?: boolean }) => {
+      clearSession();
+      setUser(null);
+      setExpired(Boolean(options?.expired));
+      qc.clear();
+    },
+    [qc],
+  );
   const value = useMemo(
-    () => ({ user, signedIn: Boolean(user && getToken()), signIn, signOut }),
-    [user, signIn, signOut],
+    () => ({ user, signedIn: Boolean(user && getToken()), expired, signIn, signOut }),
+    [user, expired, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

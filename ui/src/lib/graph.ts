@@ -180,3 +180,20 @@ export function applyProblems<T extends { message: string; node_id?: string | nu
     }),
   };
 }
+
+export const NODE_WIDTH = 190;
+export const NODE_HEIGHT = 90;
+
+/** The first spot near `around` where a new node overlaps none of `nodes`. */
+export function freeSpot(nodes: { position: { x: number; y: number } }[], around: { x: number; y: number }): { x: number; y: number } {
+  const overlaps = (x: number, y: number) =>
+    nodes.some((n) => Math.abs(n.position.x - x) < NODE_WIDTH + 20 && Math.abs(n.position.y - y) < NODE_HEIGHT + 20);
+  for (let ring = 0; ring < 12; ring += 1) {
+    for (const dx of [0, 1, -1, 2, -2]) {
+      const x = around.x + dx * (NODE_WIDTH + 30);
+      const y = around.y + ring * (NODE_HEIGHT + 30);
+      if (!overlaps(x, y)) return { x, y };
+    }
+  }
+  return { x: around.x, y: around.y + 12 * (NODE_HEIGHT + 30) };
+}

@@ -14,7 +14,7 @@ describe("node types", () => {
   });
   it("activity nodes are the ones that run in the worker", () => {
     const activities = Object.values(NODE_TYPES).filter((s) => s.activity).map((s) => s.type).sort();
-    expect(activities).toEqual(["for_each", "http_request", "python", "transform"]);
+    expect(activities).toEqual(["for_each", "http_request", "python"]);
   });
   it("new ids are unique and valid", () => {
     expect(newNodeId("start", [])).toBe("start");

@@ -1,7 +1,7 @@
 // Every node type the compiler understands, with the fields its side panel edits.
 import type { Branch, NodeType } from "../api/types";
 
-export type FieldKind = "text" | "template" | "number" | "select" | "json" | "code" | "workflow";
+export type FieldKind = "text" | "template" | "number" | "select" | "json" | "code" | "workflow" | "boolean";
 
 export interface FieldSpec {
   key: string;
@@ -55,10 +55,10 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
         label: "Output",
         kind: "template",
         placeholder: "{{ steps.shape }}",
-        help: "The run's result: a template or JSON with templates.",
+        help: "The run's result: a template or JSON with templates. Empty: every step's output.",
       },
     ],
-    defaults: () => ({ output: "" }),
+    defaults: () => ({}),
   },
   http_request: {
     type: "http_request",
@@ -80,6 +80,7 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
       { key: "headers", label: "Headers (JSON)", kind: "json", placeholder: '{"Accept": "application/json"}' },
       { key: "body", label: "Body", kind: "template", placeholder: '{"id": "{{ input.id }}"}' },
       { key: "timeout_s", label: "Request timeout (s)", kind: "number", placeholder: "30" },
+      { key: "fail_on_status", label: "Fail on 4xx/5xx status", kind: "boolean" },
     ],
     defaults: () => ({ method: "GET", url: "" }),
   },
@@ -88,7 +89,7 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
     label: "Transform",
     description: "Shapes data with templates into a new value.",
     icon: "ƒ",
-    activity: true,
+    activity: false,
     outputs: [null],
     hasInput: true,
     fields: [
@@ -126,7 +127,7 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
     type: "delay",
     label: "Delay",
     description: "Waits on a durable timer.",
-    icon: "⏱",
+    icon: "◷",
     activity: false,
     outputs: [null],
     hasInput: true,
@@ -143,15 +144,15 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
     hasInput: true,
     fields: [
       { key: "signal", label: "Signal name", kind: "text", placeholder: "approve", required: true },
-      { key: "timeout_s", label: "Timeout (s)", kind: "number", placeholder: "86400" },
+      { key: "timeout_s", label: "Timeout (s)", kind: "number", placeholder: "wait for ever", help: "When it passes, the run takes the timeout output." },
     ],
-    defaults: () => ({ signal: "approve", timeout_s: 86400 }),
+    defaults: () => ({ signal: "approve" }),
   },
   python: {
     type: "python",
     label: "Python",
     description: "Runs your Python code as an activity in the project worker.",
-    icon: "🐍",
+    icon: "λ",
     activity: true,
     outputs: [null],
     hasInput: true,
@@ -160,12 +161,12 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
         key: "code",
         label: "Code",
         kind: "code",
-        placeholder: "result = {\"double\": input[\"n\"] * 2}",
-        help: "`input` and `steps` are in scope; assign the node's output to `result`.",
+        placeholder: "return {\"double\": input[\"n\"] * 2}",
+        help: "A function body: input and steps are its arguments; return the node's output.",
         required: true,
       },
     ],
-    defaults: () => ({ code: "result = input" }),
+    defaults: () => ({ code: "return input" }),
   },
   for_each: {
     type: "for_each",
@@ -176,24 +177,31 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
     outputs: [null],
     hasInput: true,
     fields: [
-      { key: "items", label: "Items", kind: "template", placeholder: "{{ input.items }}", required: true },
-      { key: "concurrency", label: "Concurrency", kind: "number", placeholder: "4" },
+      {
+        key: "items",
+        label: "Items (expression)",
+        kind: "text",
+        placeholder: "input.items",
+        help: "An expression giving the list, e.g. steps.fetch.body.orders.",
+        required: true,
+      },
+      { key: "concurrency", label: "Concurrency", kind: "number", placeholder: "5" },
       {
         key: "step",
         label: "Step (JSON: {type, config})",
         kind: "json",
         placeholder: '{"type": "http_request", "config": {"method": "GET", "url": "{{ item.url }}"}}',
-        help: "The step run for every item; `item` holds the current element.",
+        help: "An http_request, python, transform or child_workflow step run for every item; item and index hold the current element.",
         required: true,
       },
     ],
-    defaults: () => ({ items: "", concurrency: 4, step: { type: "transform", config: { output: "{{ item }}" } } }),
+    defaults: () => ({ items: "input.items", concurrency: 5, step: { type: "transform", config: { output: "{{ item }}" } } }),
   },
   child_workflow: {
     type: "child_workflow",
     label: "Child workflow",
     description: "Runs another workflow of this project and waits for it.",
-    icon: "⎘",
+    icon: "↳",
     activity: false,
     outputs: [null],
     hasInput: true,

@@ -48,7 +48,7 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
           <span>runloom</span>
         </div>
         <h1>{title}</h1>
-        {params.get("expired") && <p className="notice">Your session has ended. Sign in again.</p>}
+        {params.get("expired") && <p className="notice" role="status">Your session has ended. Sign in again.</p>}
         <label className="field">
           <span>Email</span>
           <input

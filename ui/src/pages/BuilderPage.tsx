@@ -27,7 +27,9 @@ import {
   applyProblems,
   canConnect,
   flowToGraph,
+  freeSpot,
   graphToFlow,
+  NODE_WIDTH,
   type StepData,
   type StepEdge,
   type StepNode,
@@ -180,8 +182,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
           const center = rect
             ? flow.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 3 })
             : { x: 0, y: 0 };
-          const offset = (h.present.nodes.length % 5) * 24;
-          pos = { x: center.x - 90 + offset, y: center.y + offset };
+          pos = freeSpot(h.present.nodes, { x: center.x - NODE_WIDTH / 2, y: center.y });
         }
         const node: StepNode = {
           id,
@@ -469,7 +470,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
             proOptions={{ hideAttribution: true }}
           >
             <Background gap={18} />
-            <Controls showInteractive={false} />
+            <Controls showInteractive={false} fitViewOptions={{ padding: 0.3, maxZoom: 1 }} />
           </ReactFlow>
           {doc.nodes.length === 0 && (
             <div className="canvas-empty">
