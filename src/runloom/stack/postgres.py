@@ -130,6 +130,7 @@ class EmbeddedPostgres:
                     "",
                     "-c",
                     "max_connections=200",
+                    *[arg for setting in self.settings for arg in ("-c", setting)],
                 ],
                 user=user,
                 stdout=log,

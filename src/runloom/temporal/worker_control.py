@@ -59,7 +59,8 @@ async def request_worker(
     """
     message = {"action": "ensure", "project_id": str(project_id), "workflow_type": workflow_type}
     deadline = time.monotonic() + timeout_s
-    next_notify = 0.0
+    # The hot path: a worker already serves it, so no manager needs to hear about it.
+    next_notify = time.monotonic() + _POLL_S / 2
     while True:
         now = time.monotonic()
         if now >= next_notify:
