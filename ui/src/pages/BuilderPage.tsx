@@ -470,7 +470,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
             proOptions={{ hideAttribution: true }}
           >
             <Background gap={18} />
-            <Controls showInteractive={false} fitViewOptions={{ padding: 0.3, maxZoom: 1 }} />
+            <Controls position="bottom-right" showInteractive={false} fitViewOptions={{ padding: 0.3, maxZoom: 1 }} />
           </ReactFlow>
           {doc.nodes.length === 0 && (
             <div className="canvas-empty">

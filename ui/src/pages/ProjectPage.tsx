@@ -54,7 +54,7 @@ export function ProjectPage() {
           </div>
           <div>
             <dt>Avg duration</dt>
-            <dd>{formatDuration(p.avg_execution_duration_ms)}</dd>
+            <dd>{p.total_workflow_executions ? formatDuration(p.avg_execution_duration_ms) : "—"}</dd>
           </div>
           <div>
             <dt>Last run</dt>

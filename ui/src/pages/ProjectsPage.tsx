@@ -81,7 +81,7 @@ function ProjectCard({ project: p }: { project: Project }) {
         </div>
         <div>
           <dt>Avg duration</dt>
-          <dd>{formatDuration(p.avg_execution_duration_ms)}</dd>
+          <dd>{p.total_workflow_executions ? formatDuration(p.avg_execution_duration_ms) : "—"}</dd>
         </div>
         <div>
           <dt>Last run</dt>
