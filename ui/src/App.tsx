@@ -1,19 +1,21 @@
-import { useLayoutEffect } from "react";
+import { Suspense, lazy, useLayoutEffect } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { setUnauthorizedHandler } from "./api/client";
 import { useAuth } from "./components/auth";
 import { Layout } from "./components/Layout";
 import { AuthPage } from "./pages/AuthPage";
-import { BuilderPage } from "./pages/BuilderPage";
 import { NewWorkflowPage } from "./pages/NewWorkflowPage";
 import { ProjectPage } from "./pages/ProjectPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { RunsPage } from "./pages/RunsPage";
-import { StatsPage } from "./pages/StatsPage";
 import { VersionsPage } from "./pages/VersionsPage";
 import { WorkflowsPage } from "./pages/WorkflowsPage";
-import { Empty } from "./components/ui";
+import { Empty, Loading } from "./components/ui";
 import { Link } from "react-router-dom";
+
+// The canvas and the charts are the heavy parts: load them with the pages that use them.
+const BuilderPage = lazy(() => import("./pages/BuilderPage").then((m) => ({ default: m.BuilderPage })));
+const StatsPage = lazy(() => import("./pages/StatsPage").then((m) => ({ default: m.StatsPage })));
 
 function RequireAuth({ children }: { children: React.ReactNode }) {
   const { signedIn, expired } = useAuth();
@@ -39,7 +41,9 @@ export function App() {
       <Route
         element={
           <RequireAuth>
-            <Layout />
+            <Suspense fallback={<Loading what="page" />}>
+              <Layout />
+            </Suspense>
           </RequireAuth>
         }
       >

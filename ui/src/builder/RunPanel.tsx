@@ -11,6 +11,12 @@ import { parseJson, prettyJson } from "../lib/json";
 import { executionTone, isTerminal, nodeTone, statusLabel } from "../lib/status";
 import { StatusDot } from "../components/ui";
 
+/** Steps in the order they started; those never reached last. */
+function startedAt(iso: string | null | undefined): number {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t;
+}
+
 function errorText(error: unknown): string | null {
   if (error === null || error === undefined || error === "") return null;
   if (typeof error === "string") return error;
@@ -93,13 +99,15 @@ export function RunPanel({
       <pre className="code-block" aria-label="Run output">{isTerminal(e.status) ? prettyJson(e.output) : "(running…)"}</pre>
       <h3>Steps</h3>
       <ul className="node-states" aria-label="Step states">
-        {nodes.map((n) => {
+        {[...nodes].sort((a, b) => startedAt(states[a.id]?.started_at) - startedAt(states[b.id]?.started_at)).map((n) => {
           const s = states[n.id];
           return (
             <li key={n.id}>
               <StatusDot tone={nodeTone(s?.status)} />
               <span className="mono">{n.id}</span>
-              <span className="muted small">{s ? statusLabel(s.status) : "not reached"}</span>
+              <span className="muted small">
+                {s && !(isTerminal(e.status) && s.status === "pending") ? statusLabel(s.status) : "not reached"}
+              </span>
               {s?.error && <span className="text-error small block">{s.error}</span>}
             </li>
           );

@@ -1,4 +1,6 @@
+import { Suspense } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router-dom";
+import { Loading } from "./ui";
 import { useAuth } from "./auth";
 
 export function Layout() {
@@ -38,7 +40,9 @@ export function Layout() {
         </div>
       </aside>
       <main className="content">
-        <Outlet />
+        <Suspense fallback={<Loading what="page" />}>
+          <Outlet />
+        </Suspense>
       </main>
     </div>
   );

@@ -36,6 +36,7 @@ import {
 } from "../lib/graph";
 import { canRedo, canUndo, createHistory, push, redo, replace, seal, undo, type History } from "../lib/history";
 import { NODE_TYPES, PALETTE_ORDER, newNodeId } from "../lib/nodeTypes";
+import { isTerminal } from "../lib/status";
 
 interface Doc {
   nodes: StepNode[];
@@ -95,16 +96,25 @@ function Builder({ workflow }: { workflow: Workflow }) {
     if (runId) setTab("run");
   }, [runId]);
 
+  // The worker's state changes with runs: refresh the indicator when a run starts or ends.
+  const runStatus = run.execution?.status;
+  useEffect(() => {
+    if (runStatus) void qc.invalidateQueries({ queryKey: keys.project(workflow.project_id) });
+  }, [runStatus, qc, workflow.project_id]);
+
   // Problems and run states are display-only overlays, never part of the document or history.
   const display = useMemo(() => {
     const withProblems = applyProblems(doc.nodes, doc.edges, problems);
     const states = run.execution?.node_states ?? null;
+    const over = run.execution ? isTerminal(run.execution.status) : false;
     const nodes = withProblems.nodes.map((n) => {
       if (!runId || !states) return n;
       const s = states[n.id];
+      // Once the run is over, a step still "pending" was never reached: show it plain.
+      const status = over && s?.status === "pending" ? undefined : s?.status;
       return {
         ...n,
-        data: { ...n.data, runStatus: s?.status, runError: s?.error ?? null, runAttempt: s?.attempt ?? null },
+        data: { ...n.data, runStatus: status, runError: s?.error ?? null, runAttempt: s?.attempt ?? null },
       };
     });
     return { nodes, edges: withProblems.edges };
@@ -328,6 +338,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
       setNotice({ tone: "ok", text: `Built version v${r.version}; the run has started.` });
       void qc.invalidateQueries({ queryKey: keys.workflow(workflow.id) });
       void qc.invalidateQueries({ queryKey: keys.versions(workflow.id) });
+      void qc.invalidateQueries({ queryKey: keys.project(workflow.project_id) });
       setParams((p) => {
         const next = new URLSearchParams(p);
         next.set("run", r.execution_id);
