@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 
 from runloom.auth import AuthError
 from runloom.compiler import GraphInvalid
@@ -83,6 +84,15 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
+    async def pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database pool exhausted: %s", exc)
+        return JSONResponse(
+            {"detail": "runloom is busy: no database connection was free in time; retry"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(RunloomError, runloom_error)
+    app.add_exception_handler(PoolTimeout, pool_timeout)
     app.add_exception_handler(GraphInvalid, graph_invalid)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -21,6 +21,7 @@ class StartContext:
     task_queue_name: str
     code_id: uuid.UUID
     version: str
+    worker_ready: bool
 
     @property
     def workflow_type(self) -> str:

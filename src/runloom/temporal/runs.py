@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -26,17 +28,20 @@ def temporal_workflow_id(*, key: str, execution_id: uuid.UUID) -> str:
 
 
 async def start_run(
-    pool: Pool,
+    conn: AsyncConnection[DictRow],
     client: Client,
     *,
     claims: Claims,
     context: StartContext,
     input: Any,
 ) -> dict[str, Any]:
-    """Start the run, then record it; if recording fails the run is terminated.
+    """Start the run, then record it in the caller's transaction; if recording fails the
+    run is terminated.
 
     Starting first means a refused start leaves no row; terminating on a failed insert
     means no run goes on that runloom does not know about. Either way, nothing phantom.
+    The caller's transaction (user session) is the one that read the start context, so a
+    start costs one transaction.
     """
     execution_id = uuid.uuid4()
     workflow_id = temporal_workflow_id(key=context.key, execution_id=execution_id)
@@ -55,7 +60,7 @@ async def start_run(
     except RPCError as exc:
         raise StartFailedError(f"Temporal refused to start {context.workflow_type}: {exc}") from exc
     try:
-        async with user_session(pool, claims) as conn:
+        async with conn.transaction():  # a savepoint: a failed insert is undone alone
             cur = await conn.execute(
                 sql("executions_insert"),
                 {

@@ -189,13 +189,27 @@ async def _start(
     client: TemporalClientDep,
     settings: Settings,
     user: CurrentUser,
-    context: executions.StartContext,
+    workflow_id: uuid.UUID,
+    version: str | None,
     input: object,
 ) -> Execution:
-    await worker_control.request_worker(
-        pool, project_id=context.project_id, workflow_type=context.workflow_type
-    )
-    row = await runs.start_run(pool, client, claims=user.claims, context=context, input=input)
+    """Read what to start, start it in Temporal, record it: one transaction when the
+    project's worker already serves the version, which is the common case."""
+    async with user_session(pool, user.claims) as conn:
+        context = await executions.start_context(conn, workflow_id=workflow_id, version=version)
+        if context.worker_ready:
+            row = await runs.start_run(
+                conn, client, claims=user.claims, context=context, input=input
+            )
+    if not context.worker_ready:
+        # Waiting for a worker must not hold a pooled connection: the wait itself needs one.
+        await worker_control.request_worker(
+            pool, project_id=context.project_id, workflow_type=context.workflow_type
+        )
+        async with user_session(pool, user.claims) as conn:
+            row = await runs.start_run(
+                conn, client, claims=user.claims, context=context, input=input
+            )
     return executions.execution_model(
         row, temporal_ui_url=settings.temporal_ui_url, namespace=settings.temporal_namespace
     )
@@ -213,11 +227,15 @@ async def build(
     """Compile, store, make sure the project's worker runs, and start a run."""
     async with user_session(pool, user.claims) as conn:
         stored = await _deploy(conn, workflow_id, user.user_id)
-        context = await executions.start_context(
-            conn, workflow_id=workflow_id, version=stored.version_label
-        )
+    # Committed first: the worker manager loads the new version from the database.
     execution = await _start(
-        pool=pool, client=client, settings=settings, user=user, context=context, input=body.input
+        pool=pool,
+        client=client,
+        settings=settings,
+        user=user,
+        workflow_id=workflow_id,
+        version=stored.version_label,
+        input=body.input,
     )
     return BuildResult(
         execution_id=execution.id,
@@ -240,14 +258,14 @@ async def start_execution(
     settings: SettingsDep,
 ) -> ExecutionEnvelope:
     """Run a deployed version (the active one unless `version` is given)."""
-    async with user_session(pool, user.claims) as conn:
-        context = await executions.start_context(
-            conn,
-            workflow_id=workflow_id,
-            version=str(body.version) if body.version is not None else None,
-        )
     execution = await _start(
-        pool=pool, client=client, settings=settings, user=user, context=context, input=body.input
+        pool=pool,
+        client=client,
+        settings=settings,
+        user=user,
+        workflow_id=workflow_id,
+        version=str(body.version) if body.version is not None else None,
+        input=body.input,
     )
     return ExecutionEnvelope(execution=execution)
 

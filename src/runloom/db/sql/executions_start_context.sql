@@ -1,7 +1,13 @@
--- Everything a start needs, in one round trip: the workflow, its project's queue, and the
--- code version to run (the one asked for, else the active one).
+-- Everything a start needs, in one round trip: the workflow, its project's queue, the code
+-- version to run (the one asked for, else the active one), and whether a running worker
+-- already serves that version (then no manager needs to be asked).
 SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name,
-       c.id AS code_id, c.version
+       c.id AS code_id, c.version,
+       EXISTS (
+         SELECT 1 FROM public.workflow_workers AS r
+         WHERE r.project_id = w.project_id AND r.status = 'running'
+           AND coalesce(r.metadata->'loaded', '[]'::jsonb) ? (w.key || '@v' || c.version)
+       ) AS worker_ready
 FROM public.workflows AS w
 JOIN public.projects AS p ON p.id = w.project_id
 LEFT JOIN public.workflow_compiled_code AS c
