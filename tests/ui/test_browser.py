@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from tests.ui.helpers import (
     PASSWORD,
@@ -370,3 +370,40 @@ async def test_auth_errors_and_expired_session(page: Page) -> None:
     await page.get_by_role("button", name="Sign in").click()
     await page.goto("/nowhere")
     await expect(page.get_by_text("Page not found")).to_be_visible()
+
+
+async def test_versions_diff_and_rollback(page: Page) -> None:
+    await sign_up(page)
+    project_id = await create_project(page, "Versioned")
+    workflow_id = await create_workflow(page, project_id, "Twice")
+    await build_and_run(page, '{"n": 1}')
+    await wait_completed(page, ["start", "end"])
+
+    # A second build with another output makes v2.
+    await page.get_by_role("tab", name="Configure").click()
+    await node(page, "end").click()
+    panel = page.get_by_role("complementary", name="Side panel")
+    await panel.get_by_label("Output").fill('{"doubled": "{{ input.n * 2 }}"}')
+    await build_and_run(page, '{"n": 21}')
+    await wait_completed(page, ["start", "end"])
+    await expect(panel.get_by_label("Run output")).to_contain_text("42")
+    await expect(panel.get_by_text("v2", exact=True)).to_be_visible()
+
+    await page.goto(f"/workflows/{workflow_id}/versions")
+    versions = page.get_by_role("table", name="Versions")
+    await expect(versions.get_by_role("row")).to_have_count(3)  # header + v2 + v1
+    await page.get_by_label("Compare with version").select_option("1")
+    diff = page.get_by_label("Difference between v1 and v2")
+    await expect(diff).to_contain_text("v1 → v2")
+    await expect(diff.locator(".diff-add").first).to_be_visible()
+    await expect(diff.locator(".diff-del").first).to_be_visible()
+    await screenshot(page, "12-versions-diff")
+
+    async def confirm(dialog: Dialog) -> None:
+        await dialog.accept()
+
+    page.on("dialog", confirm)
+    await versions.get_by_role("button", name="Roll back to v1").click()
+    v1_row = versions.get_by_role("row").filter(has=page.get_by_role("button", name="v1"))
+    await expect(v1_row.get_by_text("active")).to_be_visible()
+    await expect(versions.get_by_role("button", name="Roll back to v2")).to_be_visible()

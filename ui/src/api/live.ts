@@ -1,6 +1,6 @@
 // Follows one execution live: Server-Sent Events from /api/executions/{id}/events, with polling
 // as a fallback when the stream cannot be opened or drops.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { getToken } from "./client";
 import { keys, useExecution } from "./hooks";
@@ -19,6 +19,16 @@ export function useLiveExecution(id: string | null | undefined): {
   const query = useExecution(id);
   const [live, setLive] = useState<LiveState>("connecting");
   const terminal = query.data ? isTerminal(query.data.status) : false;
+  // The final record may lack node states (the worker could not be queried as the run
+  // closed): keep the last ones seen live rather than blanking the canvas.
+  const lastStates = useRef<{ id: string; states: Execution["node_states"] } | null>(null);
+  const data = query.data;
+  let execution = data;
+  if (data && id) {
+    const has = data.node_states && Object.keys(data.node_states).length > 0;
+    if (has) lastStates.current = { id, states: data.node_states };
+    else if (lastStates.current?.id === id) execution = { ...data, node_states: lastStates.current.states };
+  }
 
   useEffect(() => {
     if (!id || terminal) return undefined;
@@ -70,7 +80,7 @@ export function useLiveExecution(id: string | null | undefined): {
   }, [terminal]);
 
   return {
-    execution: query.data,
+    execution,
     error: query.error,
     isLoading: query.isLoading,
     live: terminal ? "ended" : live,
