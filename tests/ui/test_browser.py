@@ -368,6 +368,7 @@ async def test_auth_errors_and_expired_session(page: Page) -> None:
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Projects", level=1)).to_be_visible()
     await page.goto("/nowhere")
     await expect(page.get_by_text("Page not found")).to_be_visible()
 
