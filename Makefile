@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := .tools/bin/uv
 PY := .venv/bin/python
 UI_BUILD := src/runloom/static/index.html
-UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/vite.config.ts -type f 2>/dev/null)
+UI_SOURCES := $(shell find ui/src ui/public ui/index.html ui/package.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: up test lint bench ui system-deps clean

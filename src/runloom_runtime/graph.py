@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 from runloom_runtime.templates import TemplateEvaluationError
+
+# Memo key of the final node states (also the patch id that introduced the memo).
+NODE_STATES_MEMO = "runloom_node_states"
 
 __all__ = ["Branch", "GraphRun", "NodeStatus", "failure_message", "map_bounded"]
 
@@ -96,8 +100,17 @@ class GraphRun:
         self._tasks[node_id] = asyncio.create_task(self._run_node(node_id, body, after))
 
     async def wait(self) -> None:
-        """Wait for every node; re-raise the first failure."""
-        await asyncio.gather(*self._tasks.values())
+        """Wait for every node; re-raise the first failure.
+
+        However the run ends, the final node states go into the run's memo, so that
+        runloom (or anyone with the Temporal UI) can read them from the closed run without
+        a worker to answer a query.
+        """
+        try:
+            await asyncio.gather(*self._tasks.values())
+        finally:
+            if workflow.in_workflow() and workflow.patched(NODE_STATES_MEMO):
+                workflow.upsert_memo({NODE_STATES_MEMO: self.node_states()})
 
     def output(self, node_id: str) -> Any:
         return self.steps.get(node_id)

@@ -20,12 +20,6 @@ from runloom.compiler import CompiledWorkflow
 from runloom.worker.loader import load_compiled
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # pyproject.toml is not ours to edit; register the markers these tests use here.
-    config.addinivalue_line("markers", "integration: runs compiled code on the Temporal dev server")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")
-
-
 def module_base(compiled: CompiledWorkflow, run_id: str) -> str:
     key = compiled.workflow_key.replace("-", "_")
     return f"runloom_code.p_{run_id}.w_{key}.v{compiled.version}"

@@ -60,25 +60,24 @@ async def start_run(
     except RPCError as exc:
         raise StartFailedError(f"Temporal refused to start {context.workflow_type}: {exc}") from exc
     try:
-        async with conn.transaction():  # a savepoint: a failed insert is undone alone
-            cur = await conn.execute(
-                sql("executions_insert"),
-                {
-                    "id": execution_id,
-                    "workflow_id": context.workflow_id,
-                    "project_id": context.project_id,
-                    "input": Jsonb(input),
-                    "temporal_workflow_id": workflow_id,
-                    "temporal_run_id": handle.first_execution_run_id or handle.result_run_id,
-                    "code_version": context.version,
-                    "workflow_type": context.workflow_type,
-                    "task_queue_name": context.task_queue_name,
-                    "created_by": claims["sub"],
-                },
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            return row
+        cur = await conn.execute(
+            sql("executions_insert"),
+            {
+                "id": execution_id,
+                "workflow_id": context.workflow_id,
+                "project_id": context.project_id,
+                "input": Jsonb(input),
+                "temporal_workflow_id": workflow_id,
+                "temporal_run_id": handle.first_execution_run_id or handle.result_run_id,
+                "code_version": context.version,
+                "workflow_type": context.workflow_type,
+                "task_queue_name": context.task_queue_name,
+                "created_by": claims["sub"],
+            },
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return row
     except BaseException:
         await handle.terminate(reason="runloom could not record this run")
         raise

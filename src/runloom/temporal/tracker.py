@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -38,6 +39,7 @@ from runloom.db import sql
 from runloom.db.pool import Pool
 from runloom.db.session import service_session
 from runloom.temporal.statistics import activity_runs, record_execution_statistics
+from runloom_runtime.graph import NODE_STATES_MEMO
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +220,7 @@ class ExecutionTracker:
         events = [event async for event in handle.fetch_history_events()]
         if status == "failed" and outcome.error is None:
             outcome = Outcome(status, None, _last_failure_message(events))
-        node_states = await self._node_states(handle)
+        node_states = _memo_node_states(description) or await self._node_states(handle)
         async with service_session(self._pool) as conn:
             finished_row = await (
                 await conn.execute(
@@ -249,6 +251,14 @@ class ExecutionTracker:
             await conn.execute(
                 "SELECT pg_notify('runloom_execution_changed', %s)", (str(row["id"]),)
             )
+
+
+def _memo_node_states(description: WorkflowExecutionDescription) -> dict[str, Any] | None:
+    try:
+        states = description.memo_value(NODE_STATES_MEMO, None)
+    except Exception:  # a memo runloom did not write, in a shape it cannot read
+        return None
+    return states if isinstance(states, dict) else None
 
 
 def _last_failure_message(events: list[Any]) -> str | None:
