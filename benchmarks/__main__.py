@@ -203,9 +203,7 @@ async def bench_runs(url: str, temporal_address: str, admin_url: str) -> dict[st
     def per_run(a: dict[str, int], b: dict[str, int]) -> float:
         return sum(b.get(q, 0) - a.get(q, 0) for q in b) / RUNS
 
-    top = sorted(
-        ((after_start.get(q, 0) - before.get(q, 0)) / RUNS, q) for q in after_start
-    )[-12:]
+    top = sorted(((after_start.get(q, 0) - before.get(q, 0)) / RUNS, q) for q in after_start)[-12:]
     console.print("SQL statements per start, by statement (pg_stat_statements, track=all):")
     for calls, query in reversed(top):
         console.print(f"  {calls:5.2f}  {' '.join(query.split())[:110]}")
