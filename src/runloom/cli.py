@@ -167,39 +167,35 @@ def up() -> None:
     console.print("stopped")
 
 
-@app.command("api")
-def api_command() -> None:
-    """Run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS."""
-    settings = _settings()
+def _existing_services(settings: Settings, *, command: str) -> Services:
+    """`api` and `manager` scale out, so they embed nothing: they join existing services."""
     if not settings.database_url:
         err.print(
-            "[red]error:[/] `runloom api` needs DATABASE_URL; use `runloom up` for all-in-one"
+            f"[red]error:[/] `runloom {command}` needs DATABASE_URL; "
+            "use `runloom up` to run everything on one machine"
         )
         raise typer.Exit(2)
-    services = Services(
+    return Services(
         database_url=settings.database_url,
         temporal_address=settings.temporal_address,
         temporal_ui_url=settings.temporal_ui_url,
         embedded_database=False,
         embedded_temporal=False,
     )
-    _serve(settings, services, with_manager=False)
+
+
+@app.command("api")
+def api_command() -> None:
+    """Run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS."""
+    settings = _settings()
+    _serve(settings, _existing_services(settings, command="api"), with_manager=False)
 
 
 @app.command("manager")
 def manager_command() -> None:
     """Run a worker manager and execution tracker against DATABASE_URL and TEMPORAL_ADDRESS."""
     settings = _settings()
-    if not settings.database_url:
-        err.print("[red]error:[/] `runloom manager` needs DATABASE_URL")
-        raise typer.Exit(2)
-    services = Services(
-        database_url=settings.database_url,
-        temporal_address=settings.temporal_address,
-        temporal_ui_url=settings.temporal_ui_url,
-        embedded_database=False,
-        embedded_temporal=False,
-    )
+    services = _existing_services(settings, command="manager")
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -91,13 +91,18 @@ class ProblemOut(BaseModel):
     severity: Literal["error", "warning"]
 
 
-class CompiledPreview(BaseModel):
+class GeneratedCode(BaseModel):
+    """The files of one compiled version, as stored and as exported."""
+
     workflow_type: str
     workflow_code: str
     activities_code: str
     worker_code: str
     requirements_txt: str
     compiler_options_json: str
+
+
+class CompiledPreview(GeneratedCode):
     activity_types: list[str]
     warnings: list[ProblemOut]
 
@@ -150,7 +155,7 @@ class Accepted(BaseModel):
     detail: str
 
 
-class VersionOut(BaseModel):
+class VersionOut(GeneratedCode):
     version: int
     code_id: uuid.UUID
     is_active: bool
@@ -158,12 +163,6 @@ class VersionOut(BaseModel):
     execution_count: int | None
     error_count: int | None
     avg_execution_duration_ms: int | None
-    workflow_type: str
-    workflow_code: str
-    activities_code: str
-    worker_code: str
-    requirements_txt: str
-    compiler_options_json: str
 
 
 class VersionList(BaseModel):
