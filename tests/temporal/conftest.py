@@ -1,4 +1,8 @@
-"""Managers with short intervals against the session's Postgres and Temporal dev server."""
+"""Managers with short intervals against their own database and the session's Temporal.
+
+These tests run managers of their own; a database of their own keeps any other manager
+of the session (the live stack's, serving the API tests) from claiming their projects.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,37 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from temporalio.client import Client
 
-from runloom.db.pool import Pool
+from runloom.db.migrate import migrate
+from runloom.db.pool import Pool, create_pool
 from runloom.db.session import service_session
+from runloom.stack.postgres import EmbeddedPostgres
 from runloom.temporal.worker_manager import ProjectWorkerManager
 
 HEARTBEAT_S = 0.5
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: EmbeddedPostgres) -> str:
+    base = postgres_server.url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "managers"')
+    url = f"{base}/managers"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    pool = await create_pool(database_url, max_size=20, name="manager-tests")
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
 
 MakeManager = Callable[..., Awaitable[ProjectWorkerManager]]
 
