@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,6 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from temporalio.client import Client
+from tests.live import LiveStack, up_env
 
 from runloom.compiler import compile_workflow
 from runloom.db.migrate import migrate
@@ -72,32 +70,6 @@ def bench_compile() -> dict[str, float]:
             times.append((time.perf_counter() - began) * 1000)
         results[f"compile_{size}_nodes_ms_p50"] = statistics.median(times)
     return results
-
-
-def start_up(
-    database_url: str, temporal_address: str, work: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNLOOM_", "TEMPORAL_"))}
-    env.update(
-        DATABASE_URL=database_url,
-        TEMPORAL_ADDRESS=temporal_address,
-        RUNLOOM_PORT=str(port),
-        RUNLOOM_DATA_DIR=str(work / "data"),
-    )
-    log = (work / "up.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runloom.cli", "up"], env=env, stdout=log, stderr=log, cwd=work
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"runloom up did not start; see {work / 'up.log'}")
 
 
 def statement_calls(admin_url: str) -> dict[str, int]:
@@ -259,12 +231,22 @@ def main() -> None:
             admin = postgres.url
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            process, url = start_up(postgres.url, temporal.address, work)
+            port = free_port()
+            stack = LiveStack(
+                env=up_env(
+                    DATABASE_URL=postgres.url,
+                    TEMPORAL_ADDRESS=temporal.address,
+                    RUNLOOM_PORT=str(port),
+                    RUNLOOM_DATA_DIR=str(work / "data"),
+                ),
+                port=port,
+                cwd=work,
+            )
+            stack.start()
             try:
-                results.update(asyncio.run(bench_runs(url, temporal.address, admin)))
+                results.update(asyncio.run(bench_runs(stack.url, temporal.address, admin)))
             finally:
-                process.send_signal(signal.SIGINT)
-                process.wait(30)
+                stack.stop()
         finally:
             temporal.stop()
             postgres.stop()

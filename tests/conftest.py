@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
-import httpx
-import psycopg
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -23,6 +16,7 @@ from runloom.db.session import Claims, service_session
 from runloom.paths import temporal_cli_path
 from runloom.stack.ports import free_port
 from runloom.stack.postgres import EmbeddedPostgres
+from tests.live import LiveStack, up_env
 
 
 @pytest.fixture(scope="session")
@@ -58,11 +52,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
 @pytest.fixture
 def empty_database_url(postgres_server: EmbeddedPostgres) -> str:
     """A new, empty database on the shared server."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = postgres_server.url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")
@@ -105,62 +95,13 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-class LiveStack:
-    """`runloom up` as a subprocess against the session's Postgres and Temporal."""
-
-    def __init__(self, *, env: dict[str, str], port: int, cwd: Path) -> None:
-        self.env = env
-        self.port = port
-        self.cwd = cwd
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, *, timeout: float = 60.0) -> None:
-        log = (self.cwd / "runloom-up.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "runloom.cli", "up"],
-            env=self.env,
-            cwd=self.cwd,
-            stdout=log,
-            stderr=log,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"runloom up exited; see {self.cwd / 'runloom-up.log'}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("runloom up did not become healthy")
-
-    def kill(self) -> None:
-        """SIGKILL: nothing gets to clean up, as in a crash."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture(scope="session")
 def live_stack(
     database_url: str, temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveStack]:
     cwd = tmp_path_factory.mktemp("live")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNLOOM_", "TEMPORAL_"))}
-    env.update(
+    env = up_env(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
         TEMPORAL_UI_URL="http://localhost:8233",

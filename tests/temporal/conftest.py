@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from temporalio.client import Client
 
@@ -27,10 +26,7 @@ HEARTBEAT_S = 0.5
 
 @pytest.fixture(scope="session")
 def database_url(postgres_server: EmbeddedPostgres) -> str:
-    base = postgres_server.url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute('CREATE DATABASE "managers"')
-    url = f"{base}/managers"
+    url = postgres_server.create_database("managers")
     migrate(url)
     return url
 

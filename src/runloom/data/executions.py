@@ -11,6 +11,7 @@ from psycopg.rows import DictRow
 from runloom.db import sql
 from runloom.errors import NotFoundError
 from runloom.models import Execution, ExecutionStatus
+from runloom.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,13 @@ async def start_context(
     return StartContext(**row)
 
 
-def execution_model(row: DictRow, *, temporal_ui_url: str, namespace: str) -> Execution:
+def execution_model(row: DictRow, *, settings: Settings) -> Execution:
+    """The execution with the link to its run in the Temporal Web UI."""
     url = None
     if row.get("temporal_workflow_id") and row.get("temporal_run_id"):
         url = (
-            f"{temporal_ui_url.rstrip('/')}/namespaces/{namespace}/workflows/"
+            f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
+            f"{settings.temporal_namespace}/workflows/"
             f"{row['temporal_workflow_id']}/{row['temporal_run_id']}/history"
         )
     return Execution.model_validate({**row, "temporal_ui_url": url})

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from runloom.errors import ConfigurationError
 from runloom.stack.ports import require_free_port
@@ -77,7 +78,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/{_DATABASE}"
+        return self.url_of(_DATABASE)
 
     def _run_as(self) -> str | None:
         if os.geteuid() != 0:
@@ -140,11 +141,11 @@ class EmbeddedPostgres:
                 start_new_session=True,
             )
         self._wait_ready(timeout)
-        self._ensure_database()
+        self.create_database(_DATABASE)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        admin = f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/postgres"
+        admin = self.url_of("postgres")
         while True:
             assert self._process is not None
             if self._process.poll() is not None:
@@ -161,14 +162,16 @@ class EmbeddedPostgres:
                     ) from None
                 time.sleep(0.1)
 
-    def _ensure_database(self) -> None:
-        admin = f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (_DATABASE,)
-            ).fetchone()
-            if exists is None:
-                conn.execute(f'CREATE DATABASE "{_DATABASE}"')
+    def url_of(self, database: str) -> str:
+        return f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create `name` unless it exists; its URL."""
+        with psycopg.connect(self.url_of("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url_of(name)
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Fast shutdown: roll back open transactions, checkpoint, exit."""

@@ -21,7 +21,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
-    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
 )
@@ -45,15 +44,6 @@ log = logging.getLogger(__name__)
 
 _LEADER_LOCK = 0x7472616B6572  # any constant shared by every tracker
 _NODE_STATES_QUERY = "node_states"
-
-_CLOSED_STATUS = {
-    WorkflowExecutionStatus.COMPLETED: "completed",
-    WorkflowExecutionStatus.FAILED: "failed",
-    WorkflowExecutionStatus.CANCELED: "cancelled",
-    WorkflowExecutionStatus.TERMINATED: "terminated",
-    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
-    WorkflowExecutionStatus.CONTINUED_AS_NEW: "completed",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +205,6 @@ class ExecutionTracker:
         finished = description.close_time or datetime.now(UTC)
         duration_ms = max(0, int((finished - started).total_seconds() * 1000))
         status = outcome.status
-        if description.status in _CLOSED_STATUS and outcome.status == "completed":
-            status = _CLOSED_STATUS[description.status]
         events = [event async for event in handle.fetch_history_events()]
         if status == "failed" and outcome.error is None:
             outcome = Outcome(status, None, _last_failure_message(events))

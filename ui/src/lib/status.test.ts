@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Worker } from "../api/types";
-import { executionTone, isTerminal, nodeTone, summarizeWorkers, TONE_COLOURS } from "./status";
+import { executionTone, isTerminal, nodeTone, summarizeWorkers, TONE_COLOURS, workerTone } from "./status";
 
 function worker(status: Worker["status"], started: string, metadata: Record<string, unknown> = {}): Worker {
   return {
@@ -66,5 +66,18 @@ describe("worker indicator (seed: green running, yellow starting, red stopped/fa
     const s = summarizeWorkers([worker("stopped", "2024-01-01T00:00:00Z", { reason: "idle" })]);
     expect(s).toMatchObject({ tone: "grey", label: "idle (scaled to zero)" });
     expect(s.worker).not.toBeNull();
+  });
+});
+
+describe("workerTone", () => {
+  it("colours each registry state as the seed's dots do", () => {
+    expect(["running", "starting", "stopping", "stopped", "failed", "??"].map(workerTone)).toEqual([
+      "green",
+      "yellow",
+      "yellow",
+      "red",
+      "red",
+      "grey",
+    ]);
   });
 });

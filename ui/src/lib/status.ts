@@ -1,5 +1,5 @@
 // Colours and labels of execution, node and worker states.
-import type { ExecutionStatus, NodeRunStatus, Worker } from "../api/types";
+import type { ExecutionStatus, NodeRunStatus, Worker, WorkerStatus } from "../api/types";
 
 export type Tone = "green" | "yellow" | "red" | "grey" | "blue";
 
@@ -78,6 +78,22 @@ export interface WorkerSummary {
 
 const ACTIVE: ReadonlySet<string> = new Set(["starting", "running", "stopping"]);
 
+/** Colour of one registry row's state (the seed's dots; idle rows are handled by the summary). */
+export function workerTone(status: WorkerStatus | string): Tone {
+  switch (status) {
+    case "running":
+      return "green";
+    case "starting":
+    case "stopping":
+      return "yellow";
+    case "failed":
+    case "stopped":
+      return "red";
+    default:
+      return "grey";
+  }
+}
+
 function startedMs(w: Worker): number {
   const t = Date.parse(w.started_at ?? w.last_heartbeat ?? "");
   return Number.isNaN(t) ? 0 : t;
@@ -92,21 +108,8 @@ export function summarizeWorkers(workers: Worker[] | null | undefined): WorkerSu
   const active = rows.find((w) => ACTIVE.has(w.status));
   const worker = active ?? rows[0] ?? null;
   if (!worker) return { tone: "grey", label: "idle (scaled to zero)", worker: null };
-  switch (worker.status) {
-    case "running":
-      return { tone: "green", label: "running", worker };
-    case "starting":
-      return { tone: "yellow", label: "starting", worker };
-    case "stopping":
-      return { tone: "yellow", label: "stopping", worker };
-    case "failed":
-      return { tone: "red", label: "failed", worker };
-    case "stopped":
-      if (worker.metadata && worker.metadata["reason"] === "idle") {
-        return { tone: "grey", label: "idle (scaled to zero)", worker };
-      }
-      return { tone: "red", label: "stopped", worker };
-    default:
-      return { tone: "grey", label: String(worker.status), worker };
+  if (worker.status === "stopped" && worker.metadata && worker.metadata["reason"] === "idle") {
+    return { tone: "grey", label: "idle (scaled to zero)", worker };
   }
+  return { tone: workerTone(worker.status), label: String(worker.status), worker };
 }

@@ -2,17 +2,9 @@ import { Link, useParams } from "react-router-dom";
 import { useProject, useWorkflows } from "../api/hooks";
 import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
 import { WorkerControls, WorkerIndicator } from "../components/workers";
-import { formatDate, formatDuration, formatNumber, formatRelative } from "../lib/format";
-import type { WorkerStatus } from "../api/types";
-import type { Tone } from "../lib/status";
-
-const WORKER_TONES: Record<WorkerStatus, Tone> = {
-  running: "green",
-  starting: "yellow",
-  stopping: "yellow",
-  stopped: "red",
-  failed: "red",
-};
+import { formatDate, formatNumber, formatRelative } from "../lib/format";
+import { workerTone } from "../lib/status";
+import { ProjectFigures, WorkflowTable } from "../components/projects";
 
 export function ProjectPage() {
   const { projectId } = useParams();
@@ -43,24 +35,15 @@ export function ProjectPage() {
         }
       />
       <section className="card">
-        <dl className="stats-row">
-          <div>
-            <dt>Task queue</dt>
-            <dd className="mono small">{p.task_queue_name}</dd>
-          </div>
-          <div>
-            <dt>Executions</dt>
-            <dd>{formatNumber(p.total_workflow_executions ?? 0)}</dd>
-          </div>
-          <div>
-            <dt>Avg duration</dt>
-            <dd>{p.total_workflow_executions ? formatDuration(p.avg_execution_duration_ms) : "—"}</dd>
-          </div>
-          <div>
-            <dt>Last run</dt>
-            <dd>{formatRelative(p.last_execution_at)}</dd>
-          </div>
-        </dl>
+        <ProjectFigures
+          project={p}
+          lead={
+            <div>
+              <dt>Task queue</dt>
+              <dd className="mono small">{p.task_queue_name}</dd>
+            </div>
+          }
+        />
       </section>
 
       <section className="section">
@@ -76,33 +59,10 @@ export function ProjectPage() {
           </Empty>
         )}
         {workflows.data && workflows.data.length > 0 && (
-          <table className="table" aria-label="Workflows">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Key</th>
-                <th>Active version</th>
-                <th>Updated</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {workflows.data.map((w) => (
-                <tr key={w.id}>
-                  <td>
-                    <Link to={`/workflows/${w.id}`}>{w.name}</Link>
-                  </td>
-                  <td className="mono small">{w.key}</td>
-                  <td>{w.version ? `v${w.version}` : <span className="muted">not built</span>}</td>
-                  <td>{formatRelative(w.updated_at)}</td>
-                  <td className="row-actions">
-                    <Link to={`/workflows/${w.id}/runs`}>Runs</Link>
-                    <Link to={`/workflows/${w.id}/versions`}>Versions</Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <WorkflowTable
+            workflows={workflows.data}
+            extra={{ header: "Key", cell: (w) => <span className="mono small">{w.key}</span> }}
+          />
         )}
       </section>
 
@@ -131,7 +91,7 @@ export function ProjectPage() {
               {(p.workers ?? []).map((w) => (
                 <tr key={w.id}>
                   <td>
-                    <StatusDot tone={WORKER_TONES[w.status] ?? "grey"} /> {w.status}
+                    <StatusDot tone={workerTone(w.status)} /> {w.status}
                   </td>
                   <td className="mono small">{w.worker_id}</td>
                   <td>

@@ -1,11 +1,12 @@
 import { useState } from "react";
+import { ProjectFigures } from "../components/projects";
 import { Link, useNavigate } from "react-router-dom";
 import { useProjects } from "../api/hooks";
 import type { Project } from "../api/types";
 import { NewProjectDialog } from "../components/NewProjectDialog";
 import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
 import { WorkerControls } from "../components/workers";
-import { formatDuration, formatNumber, formatRelative } from "../lib/format";
+import { formatNumber } from "../lib/format";
 import { summarizeWorkers } from "../lib/status";
 
 export function ProjectsPage() {
@@ -70,24 +71,15 @@ function ProjectCard({ project: p }: { project: Project }) {
       <div className="mono small muted" title="Temporal task queue">
         queue: {p.task_queue_name}
       </div>
-      <dl className="stats-row">
-        <div>
-          <dt>Workflows</dt>
-          <dd>{formatNumber(p.workflow_count ?? 0)}</dd>
-        </div>
-        <div>
-          <dt>Executions</dt>
-          <dd>{formatNumber(p.total_workflow_executions ?? 0)}</dd>
-        </div>
-        <div>
-          <dt>Avg duration</dt>
-          <dd>{p.total_workflow_executions ? formatDuration(p.avg_execution_duration_ms) : "—"}</dd>
-        </div>
-        <div>
-          <dt>Last run</dt>
-          <dd>{formatRelative(p.last_execution_at)}</dd>
-        </div>
-      </dl>
+      <ProjectFigures
+        project={p}
+        lead={
+          <div>
+            <dt>Workflows</dt>
+            <dd>{formatNumber(p.workflow_count ?? 0)}</dd>
+          </div>
+        }
+      />
       <div className="card-actions">
         <Link className="btn btn-small btn-primary" to={`/workflows/new?project_id=${p.id}`}>
           Create workflow

@@ -1,7 +1,7 @@
 import { Link } from "react-router-dom";
 import { useProjects, useWorkflows } from "../api/hooks";
 import { Empty, ErrorState, Loading, PageHeader } from "../components/ui";
-import { formatRelative } from "../lib/format";
+import { WorkflowTable } from "../components/projects";
 
 export function WorkflowsPage() {
   const workflows = useWorkflows();
@@ -28,35 +28,13 @@ export function WorkflowsPage() {
         </Empty>
       )}
       {workflows.data && workflows.data.length > 0 && (
-        <table className="table" aria-label="Workflows">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Project</th>
-              <th>Active version</th>
-              <th>Updated</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {workflows.data.map((w) => (
-              <tr key={w.id}>
-                <td>
-                  <Link to={`/workflows/${w.id}`}>{w.name}</Link>
-                </td>
-                <td>
-                  <Link to={`/projects/${w.project_id}`}>{projectName(w.project_id)}</Link>
-                </td>
-                <td>{w.version ? `v${w.version}` : <span className="muted">not built</span>}</td>
-                <td>{formatRelative(w.updated_at)}</td>
-                <td className="row-actions">
-                  <Link to={`/workflows/${w.id}/runs`}>Runs</Link>
-                  <Link to={`/workflows/${w.id}/versions`}>Versions</Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <WorkflowTable
+          workflows={workflows.data}
+          extra={{
+            header: "Project",
+            cell: (w) => <Link to={`/projects/${w.project_id}`}>{projectName(w.project_id)}</Link>,
+          }}
+        />
       )}
     </div>
   );

@@ -52,12 +52,7 @@ async def list_executions(
             conn, workflow_id=workflow_id, project_id=project_id, status=status_, limit=limit
         )
     return ExecutionList(
-        executions=[
-            executions.execution_model(
-                r, temporal_ui_url=settings.temporal_ui_url, namespace=settings.temporal_namespace
-            )
-            for r in rows
-        ]
+        executions=[executions.execution_model(r, settings=settings) for r in rows]
     )
 
 
@@ -67,11 +62,7 @@ async def get_execution(
 ) -> ExecutionEnvelope:
     async with user_session(pool, user.claims) as conn:
         row = await executions.get_execution_row(conn, execution_id)
-    return ExecutionEnvelope(
-        execution=executions.execution_model(
-            row, temporal_ui_url=settings.temporal_ui_url, namespace=settings.temporal_namespace
-        )
-    )
+    return ExecutionEnvelope(execution=executions.execution_model(row, settings=settings))
 
 
 @router.get(
@@ -110,9 +101,7 @@ async def execution_events(
         while not await request.is_disconnected():
             async with user_session(pool, user.claims) as conn:
                 row = await executions.get_execution_row(conn, execution_id)
-            execution = executions.execution_model(
-                row, temporal_ui_url=settings.temporal_ui_url, namespace=settings.temporal_namespace
-            )
+            execution = executions.execution_model(row, settings=settings)
             is_open = execution.status in OPEN_STATUSES
             if is_open:
                 states = await live_node_states(execution)

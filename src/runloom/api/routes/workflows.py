@@ -210,9 +210,7 @@ async def _start(
             row = await runs.start_run(
                 conn, client, claims=user.claims, context=context, input=input
             )
-    return executions.execution_model(
-        row, temporal_ui_url=settings.temporal_ui_url, namespace=settings.temporal_namespace
-    )
+    return executions.execution_model(row, settings=settings)
 
 
 @router.post("/{workflow_id}/build", status_code=status.HTTP_201_CREATED)

@@ -6,7 +6,7 @@ SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name,
        EXISTS (
          SELECT 1 FROM public.workflow_workers AS r
          WHERE r.project_id = w.project_id AND r.status = 'running'
-           AND coalesce(r.metadata->'loaded', '[]'::jsonb) ? (w.key || '@v' || c.version)
+           AND public.worker_serves(r.metadata, w.key || '@v' || c.version)
        ) AS worker_ready
 FROM public.workflows AS w
 JOIN public.projects AS p ON p.id = w.project_id
