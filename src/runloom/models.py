@@ -80,7 +80,7 @@ class Execution(Model):
     output: Any
     error: str | None
     node_states: dict[str, Any]
-    code_version: str | None
+    code_version: int | None
     workflow_type: str | None
     task_queue_name: str | None
     temporal_workflow_id: str | None

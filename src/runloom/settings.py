@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runloom_runtime.egress import parse_allow
+
 # A well-known value that is fine on a laptop and refused anywhere else.
 DEVELOPMENT_JWT_SECRET = "runloom-development-secret-do-not-use-in-production"  # noqa: S105
 
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     runloom_worker_memory_mb: int = Field(default=1024, ge=64)
     runloom_worker_backlog_poll_s: float = Field(default=3.0, gt=0)
     runloom_worker_max_restarts: int = Field(default=5, ge=0)
+    # Python nodes run in a kernel sandbox; "off" runs them as plain child processes, for
+    # single-user installs that accept the risk (see docs/security.md).
+    runloom_python_isolation: Literal["on", "off"] = "on"
+    # Private addresses http nodes may reach anyway: host, host:port or CIDR, comma-separated.
+    runloom_egress_allow: str = ""
+    runloom_http_max_body_mb: int = Field(default=10, ge=1, le=1024)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -49,6 +57,12 @@ class Settings(BaseSettings):
         if len(secret) < 32:
             raise ValueError("RUNLOOM_JWT_SECRET must be at least 32 characters long")
         return self
+
+    @field_validator("runloom_egress_allow")
+    @classmethod
+    def _egress_entries_parse(cls, value: str) -> str:
+        parse_allow(value)  # a ValueError naming the bad entry and the setting
+        return value
 
     @field_validator("temporal_address")
     @classmethod

@@ -118,7 +118,7 @@ async def test_versions_rollback_and_export(sign_up: SignUp) -> None:
     assert (await wait_for_end(api, run["execution"]["id"]))["output"] == {"result": 6}
     await api.ok("POST", f"/api/workflows/{wid}/versions/1/activate")
     run = await api.ok("POST", f"/api/workflows/{wid}/executions", 201, json={"input": {"n": 1}})
-    assert run["execution"]["code_version"] == "1"
+    assert run["execution"]["code_version"] == 1
     assert (await wait_for_end(api, run["execution"]["id"]))["output"] == {"result": 3}
 
     export = await api.get(f"/api/workflows/{wid}/export", params={"version": 2})

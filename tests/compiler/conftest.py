@@ -18,6 +18,8 @@ from temporalio.worker import Worker
 
 from runloom.compiler import CompiledWorkflow
 from runloom.worker.loader import load_compiled
+from runloom_runtime import egress
+from runloom_runtime.egress import EgressPolicy
 
 
 def module_base(compiled: CompiledWorkflow, run_id: str) -> str:
@@ -99,16 +101,20 @@ def fake_service() -> Iterator[FakeService]:
 
         do_GET = do_POST = _answer
 
-        def log_message(self, format: str, *args: Any) -> None:
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    service.url = f"http://127.0.0.1:{server.server_address[1]}"
+    port = server.server_address[1]
+    service.url = f"http://127.0.0.1:{port}"
+    # http nodes refuse loopback unless the operator allows it: this test's service is.
+    egress.configure(EgressPolicy(allow=(f"127.0.0.1:{port}",)))
     try:
         yield service
     finally:
+        egress.configure(None)
         server.shutdown()
         server.server_close()
         thread.join()

@@ -10,8 +10,8 @@ import pytest
 from runloom.compiler import GraphInvalid, parse_graph
 from runloom.compiler.check import check_module
 from runloom.compiler.errors import CompilerError, GeneratedCodeInvalid
+from runloom.compiler.identifiers import assign_names, class_name, slug
 from runloom.compiler.model import ForEachNode, HttpRequestNode, PythonNode, StartNode
-from runloom.compiler.naming import assign_names, class_name, slug
 from runloom.compiler.render import comment_text, literal, topological_order
 
 from .conftest import chain, graph

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TypeVar
 
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from runloom.compiler import CompiledWorkflow, compile_workflow
-from runloom.worker.protocol import BundleEntry, StartMessage, bundle_to_json
+from runloom.worker import protocol
+from runloom.worker.protocol import BundleEntry
 from runloom.worker.spawn import worker_command, worker_environment
-
-from ..temporal.factory import approval_graph, chain
+from tests.factory import approval_graph, chain
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,29 +44,32 @@ def entry(compiled: CompiledWorkflow, scope: str) -> BundleEntry:
     return BundleEntry(
         module=f"runloom_code.p_{scope}.w_{compiled.workflow_key}.v{compiled.version}",
         workflow_type=compiled.workflow_type,
-        version=str(compiled.version),
+        version=compiled.version,
         workflow_code=compiled.workflow_code,
         activities_code=compiled.activities_code,
     )
+
+
+M = TypeVar("M")
 
 
 class Child:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: protocol.ManagerMessage) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.write(protocol.encode(message))
         await self.proc.stdin.drain()
 
-    async def next(self, kind: str, *, within_s: float = 15) -> dict[str, Any]:
+    async def next(self, kind: type[M], *, within_s: float = 15) -> M:
         assert self.proc.stdout is not None
         async with asyncio.timeout(within_s):
             while True:
                 line = await self.proc.stdout.readline()
-                assert line, f"the worker exited before sending {kind!r}"
-                message: dict[str, Any] = json.loads(line)
-                if message["type"] == kind:
+                assert line, f"the worker exited before sending {kind.__name__}"
+                message = protocol.decode(line)
+                if isinstance(message, kind):
                     return message
 
 
@@ -81,15 +83,13 @@ async def worker(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env=worker_environment(
-            temporal_address=address,
-            temporal_namespace="default",
             memory_mb=memory_mb,
             parent={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://x", "HOME": "/tmp"},
         ),
         start_new_session=True,
     )
     child = Child(proc)
-    start = StartMessage(
+    start = protocol.Start(
         task_queue=task_queue,
         temporal_address=address,
         temporal_namespace="default",
@@ -98,7 +98,7 @@ async def worker(
         graceful_shutdown_s=5,
         bundle=bundle,
     )
-    await child.send(start.to_json())
+    await child.send(start)
     try:
         yield child
     finally:
@@ -116,9 +116,9 @@ async def test_runs_code_with_a_clean_environment_and_limits(
     async with worker(
         temporal_env, task_queue, entry(compiled, uuid.uuid4().hex), memory_mb=900
     ) as child:
-        ready = await child.next("ready")
+        ready = await child.next(protocol.Ready)
         started_in = time.monotonic() - began
-        assert ready["loaded"] == ["probe@v1"] and ready["pid"] == child.proc.pid
+        assert ready.loaded == ("probe@v1",) and ready.pid == child.proc.pid
         # Process start to a polling Worker: interpreter, imports, connection, sandbox check.
         assert started_in < 2.5, f"worker took {started_in:.2f} s to start"
 
@@ -128,14 +128,15 @@ async def test_runs_code_with_a_clean_environment_and_limits(
         assert "DATABASE_URL" not in result["env"]
         assert result["as_limit"] == 900 * 1024 * 1024
         assert os.getpgid(child.proc.pid) == child.proc.pid, "its own process group"
-        heartbeat = await child.next("heartbeat")
-        while heartbeat["tasks_completed"] < 2:  # the activity and the workflow run
-            heartbeat = await child.next("heartbeat")
-        assert heartbeat["rss_mb"] > 10 and heartbeat["tasks_failed"] == 0
+        heartbeat = await child.next(protocol.Heartbeat)
+        while heartbeat.tasks_completed < 2:  # the activity and the workflow run
+            heartbeat = await child.next(protocol.Heartbeat)
+        assert heartbeat.rss_mb > 10 and heartbeat.tasks_failed == 0
+        assert heartbeat.avg_task_ms is not None and heartbeat.avg_task_ms >= 0
 
         child.proc.send_signal(signal.SIGTERM)
-        stopped = await child.next("stopped")
-        assert stopped["tasks_completed"] >= 2
+        stopped = await child.next(protocol.Stopped)
+        assert stopped.tasks_completed >= 2
         assert await child.proc.wait() == 0
 
 
@@ -147,16 +148,14 @@ async def test_reload_serves_new_version_while_old_run_finishes(
     scope = uuid.uuid4().hex
     task_queue = f"tq-{scope}"
     async with worker(temporal_env, task_queue, entry(v1, scope)) as child:
-        await child.next("ready")
+        await child.next(protocol.Ready)
         old = await temporal_client.start_workflow(
             "flow@v1", {}, id=f"old-{scope}", task_queue=task_queue
         )
         await old.query("node_states")  # it has run its first task in this Worker
 
-        await child.send(
-            {"type": "reload", "bundle": bundle_to_json((entry(v1, scope), entry(v2, scope)))}
-        )
-        assert (await child.next("reloaded"))["loaded"] == ["flow@v1", "flow@v2"]
+        await child.send(protocol.Reload(bundle=(entry(v1, scope), entry(v2, scope))))
+        assert (await child.next(protocol.Reloaded)).loaded == ("flow@v1", "flow@v2")
 
         await old.signal("go", "a")
         new = await temporal_client.start_workflow(
@@ -167,12 +166,12 @@ async def test_reload_serves_new_version_while_old_run_finishes(
         assert await asyncio.wait_for(new.result(), 20) == "two b"
 
         # A broken bundle is refused and the running Worker stays.
-        broken = BundleEntry("runloom_code.broken", "flow@v3", "3", "raise SystemError(1)", "")
-        await child.send({"type": "reload", "bundle": bundle_to_json((broken,))})
-        assert "SystemError" in (await child.next("reload_failed"))["message"]
+        broken = BundleEntry("runloom_code.broken", "flow@v3", 3, "raise SystemError(1)", "")
+        await child.send(protocol.Reload(bundle=(broken,)))
+        assert "SystemError" in (await child.next(protocol.ReloadFailed)).message
 
         # The end of stdin means the manager is gone: the worker shuts down.
         assert child.proc.stdin is not None
         child.proc.stdin.close()
-        await child.next("stopped")
+        await child.next(protocol.Stopped)
         assert await child.proc.wait() == 0

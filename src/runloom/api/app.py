@@ -14,17 +14,15 @@ from runloom.api.routes import auth, executions, health, projects, workers, work
 from runloom.api.state import AppState
 from runloom.api.static import mount_ui
 from runloom.db.pool import create_pool
+from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
-from runloom.temporal.connection import TemporalConnection
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(database_url, max_size=settings.runloom_db_pool_size)
-        temporal = TemporalConnection(
-            address=settings.temporal_address, namespace=settings.temporal_namespace
-        )
+        temporal = TemporalConnection(settings)
         app.state.runloom = AppState(settings=settings, pool=pool, temporal=temporal)
         try:
             yield

@@ -10,11 +10,11 @@ from temporalio.client import Client
 
 from runloom.api.state import AppState
 from runloom.auth import AuthError, Principal, verify_token
-from runloom.data import users
 from runloom.db.pool import Pool
 from runloom.db.session import user_session
+from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
-from runloom.temporal.connection import TemporalConnection
+from runloom.store import users
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from sign-in")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -19,9 +20,9 @@ from runloom.errors import (
     NotFoundError,
     RunloomError,
 )
-from runloom.temporal.connection import TemporalUnavailableError
-from runloom.temporal.runs import StartFailedError
-from runloom.temporal.worker_control import WorkerUnavailableError
+from runloom.services.runs import StartFailedError
+from runloom.services.temporal import TemporalUnavailableError
+from runloom.services.worker_requests import WorkerUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,16 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse(
+            {"detail": "the database is unavailable (restarting or unreachable); retry shortly"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(RunloomError, runloom_error)
+    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.add_exception_handler(PoolTimeout, pool_timeout)
     app.add_exception_handler(GraphInvalid, graph_invalid)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from runloom.db.pool import Pool
+from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
-from runloom.temporal.connection import TemporalConnection
 
 
 @dataclass(frozen=True, slots=True)

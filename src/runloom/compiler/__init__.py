@@ -2,7 +2,7 @@
 
 Pipeline (each stage its own module, each tested on its own)::
 
-    parse (model) -> validate -> name (naming) -> render -> check
+    parse (model) -> validate -> name (identifiers) -> render -> check
 
 >>> compiled = compile_workflow(graph, workflow_key="orders", version=3)
 >>> compiled.workflow_type
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from runloom import naming
 from runloom.compiler import export
 from runloom.compiler.check import check_module
 from runloom.compiler.errors import CompilerError, GeneratedCodeInvalid, GraphInvalid, Problem
-from runloom.compiler.model import Graph, _parse, parse_graph
-from runloom.compiler.naming import assign_names
+from runloom.compiler.identifiers import assign_names
+from runloom.compiler.model import Graph, _parse, child_workflow_keys, parse_graph
 from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions
 from runloom.compiler.render import render_modules
 from runloom.compiler.validate import (
@@ -41,6 +42,7 @@ __all__ = [
     "Graph",
     "GraphInvalid",
     "Problem",
+    "child_workflow_keys",
     "compile_workflow",
     "parse_graph",
     "validate_graph",
@@ -68,18 +70,9 @@ class CompiledWorkflow:
 
     def export_files(self) -> dict[str, str]:
         """The standalone project: file path -> text."""
-        files = {
-            "workflow.py": self.workflow_code,
-            "activities.py": self.activities_code,
-            "worker.py": self.worker_code,
-            "requirements.txt": self.requirements_txt,
-            "compiler_options.json": self.compiler_options_json,
-            "README.md": export.readme(
-                workflow_key=self.workflow_key, workflow_type=self.workflow_type
-            ),
-        }
-        files.update(export.runtime_files())
-        return files
+        return export.project_files(
+            self, workflow_key=self.workflow_key, workflow_type=self.workflow_type
+        )
 
     def export_zip(self) -> bytes:
         """:meth:`export_files` as a zip archive (byte-identical for identical input)."""
@@ -95,7 +88,7 @@ def _options_json(*, workflow_key: str, version: int, options: CompileOptions) -
         "python": "3.11",
         "workflow_key": workflow_key,
         "version": version,
-        "workflow_type": f"{workflow_key}@v{version}",
+        "workflow_type": naming.workflow_type(workflow_key, version),
         "options": options.to_json_dict(),
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -133,7 +126,7 @@ def compile_workflow(
     check_module(modules.workflow_code, filename="workflow.py")
     check_module(modules.activities_code, filename="activities.py")
     check_module(modules.worker_code, filename="worker.py")
-    workflow_type = f"{workflow_key}@v{version}"
+    workflow_type = naming.workflow_type(workflow_key, version)
     return CompiledWorkflow(
         workflow_key=workflow_key,
         version=version,

@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 import runloom_runtime
 
@@ -76,6 +77,35 @@ temporal workflow query --workflow-id {workflow_key}-1 --type node_states
 --input '<json>'`. A `child_workflow` node starts another workflow type on the same task
 queue: run that workflow's worker on the same queue too.
 """
+
+
+class GeneratedCode(Protocol):
+    """The five generated files of a version, as compiled or as stored."""
+
+    @property
+    def workflow_code(self) -> str: ...
+    @property
+    def activities_code(self) -> str: ...
+    @property
+    def worker_code(self) -> str: ...
+    @property
+    def requirements_txt(self) -> str: ...
+    @property
+    def compiler_options_json(self) -> str: ...
+
+
+def project_files(code: GeneratedCode, *, workflow_key: str, workflow_type: str) -> dict[str, str]:
+    """The standalone project of one version (path -> text), ready for :func:`zip_files`."""
+    files = {
+        "workflow.py": code.workflow_code,
+        "activities.py": code.activities_code,
+        "worker.py": code.worker_code,
+        "requirements.txt": code.requirements_txt,
+        "compiler_options.json": code.compiler_options_json,
+    }
+    files["README.md"] = readme(workflow_key=workflow_key, workflow_type=workflow_type)
+    files.update(runtime_files())
+    return files
 
 
 def zip_files(files: Mapping[str, str]) -> bytes:

@@ -437,3 +437,15 @@ def parse_graph(raw: Mapping[str, Any]) -> Graph:
 
 def skeleton_of(graph: Graph) -> Skeleton:
     return Skeleton(tuple((n.id, n.type) for n in graph.nodes), graph.edges)
+
+
+def child_workflow_keys(raw: Mapping[str, Any]) -> frozenset[str]:
+    """Keys of the workflows a graph starts as children (directly or as a for_each step),
+    from the nodes that parse; a graph with other problems still names its children."""
+    keys: set[str] = set()
+    for node in _parse(raw).nodes:
+        if isinstance(node, ChildWorkflowNode):
+            keys.add(node.config.workflow)
+        elif isinstance(node, ForEachNode) and isinstance(node.config.step, ChildWorkflowStep):
+            keys.add(node.config.step.config.workflow)
+    return frozenset(keys)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runloom import naming
+from runloom.compiler.identifiers import Names
 from runloom.compiler.model import (
     ActivityNode,
     ChildWorkflowConfig,
@@ -30,7 +32,6 @@ from runloom.compiler.model import (
     TransformNode,
     WaitForSignalNode,
 )
-from runloom.compiler.naming import Names
 from runloom.compiler.options import CompileOptions
 
 __all__ = ["RenderedModules", "activity_type", "literal", "render_modules", "topological_order"]
@@ -86,7 +87,7 @@ def number(value: float) -> str:
 
 
 def activity_type(workflow_key: str, version: int, node_id: str) -> str:
-    return f"{workflow_key}@v{version}.{node_id}"
+    return naming.activity_type(workflow_key, version, node_id)
 
 
 def topological_order(graph: Graph) -> list[Node]:
@@ -143,7 +144,7 @@ class _Context:
 
     @property
     def workflow_type(self) -> str:
-        return f"{self.workflow_key}@v{self.version}"
+        return naming.workflow_type(self.workflow_key, self.version)
 
     def activity_type(self, node_id: str) -> str:
         return activity_type(self.workflow_key, self.version, node_id)
@@ -280,7 +281,7 @@ def _workflow_module(ctx: _Context) -> str:
         w("# A skipped end node (every path to it was not taken) yields None.", 8)
     w(f"return self._graph.output({literal(end.id if end else '')})", 8)
     w()
-    w('@workflow.query(name="node_states")', 4)
+    w(f'@workflow.query(name="{naming.NODE_STATES_QUERY}")', 4)
     w("def node_states(self) -> dict[str, dict[str, Any]]:", 4)
     if ctx.comments:
         w('"""Status, timing, attempt and error of every node, for the live canvas."""', 8)

@@ -1,7 +1,6 @@
-"""Database access: the pool, RLS-scoped sessions, named SQL and migrations."""
+"""Database access: the pool, RLS-scoped sessions and migrations."""
 
 from runloom.db.pool import create_pool
-from runloom.db.queries import sql
 from runloom.db.session import Claims, service_session, user_session
 
-__all__ = ["Claims", "create_pool", "service_session", "sql", "user_session"]
+__all__ = ["Claims", "create_pool", "service_session", "user_session"]

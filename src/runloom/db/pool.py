@@ -15,7 +15,9 @@ async def create_pool(
     """Open a pool whose connections return rows as dicts.
 
     `prepare_threshold=None` keeps psycopg from preparing statements server-side, which
-    PgBouncer in transaction mode (Supabase's pooler) cannot follow.
+    PgBouncer in transaction mode (Supabase's pooler) cannot follow. Each connection is
+    checked as it is handed out (an empty query): after a database restart, a dead one is
+    replaced instead of failing the first request that draws it.
     """
     pool: Pool = AsyncConnectionPool(
         database_url,
@@ -23,6 +25,7 @@ async def create_pool(
         max_size=max_size,
         name=name,
         open=False,
+        check=AsyncConnectionPool.check_connection,
         connection_class=AsyncConnection[DictRow],
         kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": None},
     )

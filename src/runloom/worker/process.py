@@ -1,9 +1,10 @@
 """The project worker process: serves one project's compiled code on its task queue.
 
-Started by a manager (runloom.temporal.worker_manager) with a scrubbed environment, in
-its own process group. It reads a ``start`` message from stdin, imports every version of
-the bundle through the in-memory loader, runs a Temporal ``Worker`` under the default
-workflow sandbox and writes heartbeats to stdout (see runloom.worker.protocol).
+Started by a manager (runloom.manager.supervisor) with a scrubbed environment, in its
+own process group and a private empty working directory. It reads a ``Start`` message
+from stdin, imports every version of the bundle through the in-memory loader, runs a
+Temporal ``Worker`` under the default workflow sandbox and writes heartbeats to stdout
+(see runloom.worker.protocol).
 
 A ``reload`` starts a second Worker with the new set before the old one shuts down
 gracefully, so that the queue is always polled and no task is lost. SIGTERM, ``stop`` or
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import resource
 import signal
@@ -25,7 +25,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import IO, Any
 
-from runloom.worker.protocol import BundleEntry, StartMessage, bundle_from_json
+from runloom.worker import protocol
+from runloom.worker.protocol import BundleEntry
 
 _STARTED = time.monotonic()
 
@@ -41,13 +42,24 @@ class _Counters:
         self._lock = threading.Lock()
         self.completed = 0
         self.failed = 0
+        self._activity_ms = 0.0
+        self._activities = 0
 
-    def add(self, *, ok: bool) -> None:
+    def add(self, *, ok: bool, activity_ms: float | None = None) -> None:
         with self._lock:
             if ok:
                 self.completed += 1
             else:
                 self.failed += 1
+            if activity_ms is not None:
+                self._activity_ms += activity_ms
+                self._activities += 1
+
+    @property
+    def avg_task_ms(self) -> int | None:
+        """Mean duration of the activities run here (workflow tasks are replays, not work)."""
+        with self._lock:
+            return round(self._activity_ms / self._activities) if self._activities else None
 
 
 COUNTERS = _Counters()
@@ -67,12 +79,13 @@ def _counting_interceptor() -> Any:
 
     class ActivityCounter(ActivityInboundInterceptor):
         async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+            began = time.monotonic()
             try:
                 result = await super().execute_activity(input)
             except BaseException:
-                COUNTERS.add(ok=False)
+                COUNTERS.add(ok=False, activity_ms=(time.monotonic() - began) * 1000)
                 raise
-            COUNTERS.add(ok=True)
+            COUNTERS.add(ok=True, activity_ms=(time.monotonic() - began) * 1000)
             return result
 
     class WorkflowCounter(WorkflowInboundInterceptor):
@@ -91,9 +104,9 @@ def _counting_interceptor() -> Any:
 
     class Counting(Interceptor):
         def intercept_activity(
-            self, next: ActivityInboundInterceptor
+            self, following: ActivityInboundInterceptor
         ) -> ActivityInboundInterceptor:
-            return ActivityCounter(next)
+            return ActivityCounter(following)
 
         def workflow_interceptor_class(
             self, input: WorkflowInterceptorClassInput
@@ -120,10 +133,10 @@ class _Output:
         self._stream: IO[str] = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
         self._lock = threading.Lock()
 
-    def send(self, kind: str, **fields: Any) -> None:
-        line = json.dumps({"type": kind, **fields}, separators=(",", ":"))
+    def send(self, message: protocol.WorkerMessage) -> None:
+        line = protocol.encode(message).decode()
         with self._lock:
-            self._stream.write(line + "\n")
+            self._stream.write(line)
             self._stream.flush()
 
 
@@ -162,12 +175,12 @@ class _Serving:
         self.task: asyncio.Task[None] = asyncio.create_task(worker.run())
 
     @property
-    def types(self) -> list[str]:
-        return sorted(entry.workflow_type for entry in self.bundle)
+    def types(self) -> tuple[str, ...]:
+        return tuple(sorted(entry.workflow_type for entry in self.bundle))
 
 
 class WorkerProcess:
-    def __init__(self, start: StartMessage, output: _Output) -> None:
+    def __init__(self, start: protocol.Start, output: _Output) -> None:
         self.start = start
         self.output = output
         self.stop = asyncio.Event()
@@ -206,10 +219,11 @@ class WorkerProcess:
     async def run(self, stdin: asyncio.StreamReader) -> int:
         self.serving = await self._new_worker(self.start.bundle)
         self.output.send(
-            "ready",
-            pid=os.getpid(),
-            loaded=self.serving.types,
-            startup_ms=round((time.monotonic() - _STARTED) * 1000),
+            protocol.Ready(
+                pid=os.getpid(),
+                loaded=self.serving.types,
+                startup_ms=round((time.monotonic() - _STARTED) * 1000),
+            )
         )
         watchers = [
             asyncio.create_task(self._read_commands(stdin)),
@@ -232,9 +246,11 @@ class WorkerProcess:
         if self.serving is not None and not self.serving.task.done():
             await self.serving.worker.shutdown()
         if failed is not None:
-            self.output.send("error", message=f"{type(failed).__name__}: {failed}")
+            self.output.send(protocol.Error(message=f"{type(failed).__name__}: {failed}"))
             return 1
-        self.output.send("stopped", **self._figures())
+        self.output.send(
+            protocol.Stopped(tasks_completed=COUNTERS.completed, tasks_failed=COUNTERS.failed)
+        )
         return 0
 
     async def _reload(self, bundle: tuple[BundleEntry, ...]) -> None:
@@ -242,10 +258,10 @@ class WorkerProcess:
         try:
             new = await self._new_worker(bundle)
         except Exception as exc:  # the old Worker keeps serving
-            self.output.send("reload_failed", message=f"{type(exc).__name__}: {exc}")
+            self.output.send(protocol.ReloadFailed(message=f"{type(exc).__name__}: {exc}"))
             return
         self.serving = new
-        self.output.send("reloaded", loaded=new.types)
+        self.output.send(protocol.Reloaded(loaded=new.types))
         if old is not None:
             # The new Worker already polls; the old one finishes what it holds.
             await old.worker.shutdown()
@@ -257,17 +273,14 @@ class WorkerProcess:
             if not line:
                 self.stop.set()
                 return
-            message = json.loads(line)
-            if message["type"] == "reload":
-                task = asyncio.create_task(self._reload(bundle_from_json(message["bundle"])))
+            message = protocol.decode(line)
+            if isinstance(message, protocol.Reload):
+                task = asyncio.create_task(self._reload(message.bundle))
                 reloads.add(task)
                 task.add_done_callback(reloads.discard)
-            elif message["type"] == "stop":
+            elif isinstance(message, protocol.Stop):
                 self.stop.set()
                 return
-
-    def _figures(self) -> dict[str, Any]:
-        return {"tasks_completed": COUNTERS.completed, "tasks_failed": COUNTERS.failed}
 
     async def _heartbeats(self) -> None:
         import psutil
@@ -277,11 +290,14 @@ class WorkerProcess:
         while True:
             await asyncio.sleep(self.start.heartbeat_s)
             self.output.send(
-                "heartbeat",
-                rss_mb=round(me.memory_info().rss / (1024 * 1024), 1),
-                cpu_percent=round(me.cpu_percent(None), 2),
-                loaded=self.serving.types if self.serving else [],
-                **self._figures(),
+                protocol.Heartbeat(
+                    rss_mb=round(me.memory_info().rss / (1024 * 1024), 1),
+                    cpu_percent=round(me.cpu_percent(None), 2),
+                    loaded=self.serving.types if self.serving else (),
+                    tasks_completed=COUNTERS.completed,
+                    tasks_failed=COUNTERS.failed,
+                    avg_task_ms=COUNTERS.avg_task_ms,
+                )
             )
 
 
@@ -297,7 +313,9 @@ async def _main(output: _Output) -> int:
     first = await stdin.readline()
     if not first:
         return 0
-    start = StartMessage.from_json(json.loads(first))
+    start = protocol.decode(first)
+    if not isinstance(start, protocol.Start):
+        raise protocol.ProtocolError(f"expected a start message first, got {type(start).__name__}")
     process = WorkerProcess(start, output)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -305,7 +323,7 @@ async def _main(output: _Output) -> int:
     try:
         return await process.run(stdin)
     except Exception as exc:
-        output.send("error", message=f"{type(exc).__name__}: {exc}")
+        output.send(protocol.Error(message=f"{type(exc).__name__}: {exc}"))
         return 1
 
 

@@ -1,21 +1,44 @@
 """The messages between a manager and its project worker process: one JSON object a line.
 
-Manager -> worker (stdin): ``start`` (first line, once), ``reload``, ``stop``. End of
-input means the manager is gone, and the worker shuts down like on ``stop``.
+Manager → worker (stdin): :class:`Start` (first line, once), :class:`Reload`,
+:class:`Stop`. End of input means the manager is gone, and the worker shuts down as on
+``Stop``. Worker → manager (stdout): :class:`Ready`, :class:`Heartbeat`,
+:class:`Reloaded`, :class:`ReloadFailed`, :class:`Error`, :class:`Stopped`.
 
-Worker -> manager (stdout): ``ready``, ``heartbeat``, ``reloaded``, ``reload_failed``,
-``error``, ``stopped``.
-
-Kept free of runloom imports beyond the standard library: the worker process imports it
-first thing and its start time counts.
+Every message is a frozen dataclass; :func:`encode` and :func:`decode` are the only
+places that know the wire format, so a renamed field is a type error, not a silent
+``None``. Kept free of runloom imports beyond the standard library: the worker process
+imports it first thing and its start time counts.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
-__all__ = ["BundleEntry", "StartMessage", "bundle_from_json", "bundle_to_json"]
+__all__ = [
+    "BundleEntry",
+    "Error",
+    "Heartbeat",
+    "ManagerMessage",
+    "ProtocolError",
+    "Ready",
+    "Reload",
+    "ReloadFailed",
+    "Reloaded",
+    "Start",
+    "Stop",
+    "Stopped",
+    "WorkerMessage",
+    "decode",
+    "encode",
+]
+
+
+class ProtocolError(ValueError):
+    """A line that is not a message of this protocol."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +47,13 @@ class BundleEntry:
 
     module: str
     workflow_type: str
-    version: str
+    version: int
     workflow_code: str
     activities_code: str
 
 
 @dataclass(frozen=True, slots=True)
-class StartMessage:
+class Start:
     task_queue: str
     temporal_address: str
     temporal_namespace: str
@@ -38,29 +61,95 @@ class StartMessage:
     heartbeat_s: float
     graceful_shutdown_s: float
     bundle: tuple[BundleEntry, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        document = asdict(self)
-        document["type"] = "start"
-        document["bundle"] = bundle_to_json(self.bundle)
-        return document
-
-    @classmethod
-    def from_json(cls, document: dict[str, Any]) -> StartMessage:
-        return cls(
-            task_queue=document["task_queue"],
-            temporal_address=document["temporal_address"],
-            temporal_namespace=document["temporal_namespace"],
-            identity=document["identity"],
-            heartbeat_s=float(document["heartbeat_s"]),
-            graceful_shutdown_s=float(document["graceful_shutdown_s"]),
-            bundle=bundle_from_json(document["bundle"]),
-        )
+    # How python nodes run: "on" (kernel sandbox) or "off" (a plain child process).
+    python_isolation: str = "on"
+    # runloom_runtime.egress.EgressPolicy.to_json() of the http nodes' guard.
+    egress: dict[str, Any] = field(default_factory=dict)
 
 
-def bundle_to_json(bundle: tuple[BundleEntry, ...]) -> list[dict[str, Any]]:
-    return [asdict(entry) for entry in bundle]
+@dataclass(frozen=True, slots=True)
+class Reload:
+    bundle: tuple[BundleEntry, ...]
 
 
-def bundle_from_json(items: list[dict[str, Any]]) -> tuple[BundleEntry, ...]:
-    return tuple(BundleEntry(**item) for item in items)
+@dataclass(frozen=True, slots=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    pid: int
+    loaded: tuple[str, ...]
+    startup_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    rss_mb: float
+    cpu_percent: float
+    loaded: tuple[str, ...]
+    tasks_completed: int
+    tasks_failed: int
+    # Mean duration of the tasks this process finished; None before the first.
+    avg_task_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded:
+    loaded: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadFailed:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    tasks_completed: int
+    tasks_failed: int
+
+
+ManagerMessage: TypeAlias = Start | Reload | Stop
+WorkerMessage: TypeAlias = Ready | Heartbeat | Reloaded | ReloadFailed | Error | Stopped
+
+_KINDS: dict[str, type[Any]] = {
+    "start": Start,
+    "reload": Reload,
+    "stop": Stop,
+    "ready": Ready,
+    "heartbeat": Heartbeat,
+    "reloaded": Reloaded,
+    "reload_failed": ReloadFailed,
+    "error": Error,
+    "stopped": Stopped,
+}
+_NAMES: dict[type[Any], str] = {cls: name for name, cls in _KINDS.items()}
+
+
+def encode(message: ManagerMessage | WorkerMessage) -> bytes:
+    """One line of the wire format, newline included."""
+    document = dataclasses.asdict(message)
+    document["type"] = _NAMES[type(message)]
+    return (json.dumps(document, separators=(",", ":")) + "\n").encode()
+
+
+def decode(line: bytes | str) -> ManagerMessage | WorkerMessage:
+    """The message of one line; ProtocolError for anything else."""
+    try:
+        document = json.loads(line)
+        cls = _KINDS[document.pop("type")]
+        if "bundle" in document:
+            document["bundle"] = tuple(BundleEntry(**entry) for entry in document["bundle"])
+        if "loaded" in document:
+            document["loaded"] = tuple(document["loaded"])
+        message: ManagerMessage | WorkerMessage = cls(**document)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"not a worker protocol message: {exc}") from exc
+    return message

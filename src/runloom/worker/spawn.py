@@ -17,19 +17,17 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE",
 
 
 def worker_command(*, python: str | None = None) -> list[str]:
-    # -I would drop PYTHONPATH too; -s keeps ~/.local packages out of a worker that
-    # runs the platform's interpreter.
-    return [python or sys.executable, "-s", "-m", "runloom.worker"]
+    # Isolated imports without -I, which would also drop the PYTHONPATH that finds an
+    # uninstalled checkout: -s keeps ~/.local out, -P keeps the working directory off
+    # sys.path (the worker also starts in an empty private one).
+    return [python or sys.executable, "-s", "-P", "-m", "runloom.worker"]
 
 
 def worker_environment(
-    *,
-    temporal_address: str,
-    temporal_namespace: str,
-    memory_mb: int,
-    parent: Mapping[str, str] | None = None,
+    *, memory_mb: int, parent: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The complete environment of a worker: no DATABASE_URL, no JWT secret, no tokens.
+    """The complete environment of a worker: no DATABASE_URL, no JWT secret, no tokens;
+    what it needs to reach Temporal comes over its pipe.
 
     The worker imports runloom and runloom_runtime from wherever this process imports
     them, so an uninstalled checkout works too.
@@ -44,7 +42,5 @@ def worker_environment(
     # glibc gives every thread its own 64 MB malloc arena of address space, which an
     # address-space cap would mistake for memory use.
     env["MALLOC_ARENA_MAX"] = "2"
-    env["TEMPORAL_ADDRESS"] = temporal_address
-    env["TEMPORAL_NAMESPACE"] = temporal_namespace
     env[MEMORY_ENV] = str(memory_mb)
     return env

@@ -7,10 +7,10 @@ from fastapi import APIRouter, status
 from runloom.api.deps import PoolDep, SettingsDep
 from runloom.api.schemas import Credentials, Session
 from runloom.auth import issue_token
-from runloom.data import users
 from runloom.db.session import service_session
 from runloom.models import User
 from runloom.settings import Settings
+from runloom.store import users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

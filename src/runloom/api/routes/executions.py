@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from runloom import naming
 from runloom.api.deps import (
     CurrentUser,
     PoolDep,
@@ -18,12 +19,12 @@ from runloom.api.deps import (
     TemporalClientDep,
 )
 from runloom.api.schemas import Accepted, ExecutionEnvelope, ExecutionList, SignalBody
-from runloom.data import executions
-from runloom.data.projects import get_project
-from runloom.data.workflows import get_workflow
 from runloom.db.session import user_session
 from runloom.models import OPEN_STATUSES, Execution, ExecutionStatus
-from runloom.temporal import runs
+from runloom.services import runs
+from runloom.store import executions
+from runloom.store.projects import get_project
+from runloom.store.workflows import get_workflow
 
 router = APIRouter(prefix="/executions", tags=["executions"])
 
@@ -48,12 +49,10 @@ async def list_executions(
             await get_workflow(conn, workflow_id)
         if project_id is not None:
             await get_project(conn, project_id)
-        rows = await executions.list_execution_rows(
+        found = await executions.list_executions(
             conn, workflow_id=workflow_id, project_id=project_id, status=status_, limit=limit
         )
-    return ExecutionList(
-        executions=[executions.execution_model(r, settings=settings) for r in rows]
-    )
+    return ExecutionList(executions=[runs.with_ui_link(e, settings=settings) for e in found])
 
 
 @router.get("/{execution_id}")
@@ -61,8 +60,8 @@ async def get_execution(
     execution_id: uuid.UUID, user: CurrentUser, pool: PoolDep, settings: SettingsDep
 ) -> ExecutionEnvelope:
     async with user_session(pool, user.claims) as conn:
-        row = await executions.get_execution_row(conn, execution_id)
-    return ExecutionEnvelope(execution=executions.execution_model(row, settings=settings))
+        execution = await executions.get_execution(conn, execution_id)
+    return ExecutionEnvelope(execution=runs.with_ui_link(execution, settings=settings))
 
 
 @router.get(
@@ -80,7 +79,7 @@ async def execution_events(
 ) -> StreamingResponse:
     """`event: execution` with the whole execution on every change, then `event: end`."""
     async with user_session(pool, user.claims) as conn:
-        await executions.get_execution_row(conn, execution_id)
+        await executions.get_execution(conn, execution_id)
 
     async def live_node_states(execution: Execution) -> dict[str, Any] | None:
         if not execution.temporal_workflow_id:
@@ -90,7 +89,7 @@ async def execution_events(
         )
         try:
             async with asyncio.timeout(1.0):
-                states = await handle.query("node_states")
+                states = await handle.query(naming.NODE_STATES_QUERY)
         except Exception:  # no worker polling yet, or it is restarting
             return None
         return states if isinstance(states, dict) else None
@@ -100,8 +99,9 @@ async def execution_events(
         quiet_for = 0.0
         while not await request.is_disconnected():
             async with user_session(pool, user.claims) as conn:
-                row = await executions.get_execution_row(conn, execution_id)
-            execution = executions.execution_model(row, settings=settings)
+                execution = runs.with_ui_link(
+                    await executions.get_execution(conn, execution_id), settings=settings
+                )
             is_open = execution.status in OPEN_STATUSES
             if is_open:
                 states = await live_node_states(execution)

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Response, status
 
 from runloom.api.deps import CurrentUser, PoolDep
 from runloom.api.schemas import ProjectCreate, ProjectEnvelope, ProjectList, ProjectUpdate
-from runloom.data import projects, stats
 from runloom.db.session import user_session
-from runloom.temporal import worker_control
+from runloom.services import worker_requests
+from runloom.store import projects, stats
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -57,7 +57,7 @@ async def delete_project(project_id: uuid.UUID, user: CurrentUser, pool: PoolDep
     async with user_session(pool, user.claims) as conn:
         await projects.get_project(conn, project_id)
     # Its worker goes first, so nothing polls a task queue whose project is gone.
-    await worker_control.request_stop(pool, project_id=project_id)
+    await worker_requests.request_stop(pool, project_id=project_id)
     async with user_session(pool, user.claims) as conn:
         await projects.delete_project(conn, project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,9 +9,9 @@ from fastapi import APIRouter, status
 
 from runloom.api.deps import CurrentUser, PoolDep
 from runloom.api.schemas import Accepted, WorkerList
-from runloom.data import projects
 from runloom.db.session import user_session
-from runloom.temporal import worker_control
+from runloom.services import worker_requests
+from runloom.store import projects
 
 router = APIRouter(prefix="/projects/{project_id}/workers", tags=["workers"])
 
@@ -32,9 +32,9 @@ async def control_worker(
     async with user_session(pool, user.claims) as conn:
         await projects.get_project(conn, project_id)
     if action == "start":
-        await worker_control.request_worker(pool, project_id=project_id)
+        await worker_requests.request_worker(pool, project_id=project_id)
     elif action == "stop":
-        await worker_control.request_stop(pool, project_id=project_id)
+        await worker_requests.request_stop(pool, project_id=project_id)
     else:
-        await worker_control.request_restart(pool, project_id=project_id)
+        await worker_requests.request_restart(pool, project_id=project_id)
     return Accepted(detail=f"worker {action} requested")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow
 
-from runloom import codestore
+from runloom import naming
 from runloom.api.deps import CurrentUser, PoolDep, SettingsDep, TemporalClientDep
 from runloom.api.schemas import (
     BuildResult,
@@ -26,50 +24,11 @@ from runloom.api.schemas import (
     WorkflowList,
     WorkflowUpdate,
 )
-from runloom.compiler import CompiledWorkflow, CompileOptions, compile_workflow
-from runloom.data import executions, workflows
 from runloom.db.session import user_session
-from runloom.models import Execution, Workflow
-from runloom.settings import Settings
-from runloom.temporal import runs, worker_control
+from runloom.services import deploy, runs
+from runloom.store import code, workflows
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
-
-
-def _child_keys(graph: dict[str, Any]) -> set[str]:
-    keys = set()
-    for node in graph.get("nodes", []):
-        if not isinstance(node, dict):
-            continue
-        config = node.get("config") or {}
-        step = config.get("step") if node.get("type") == "for_each" else None
-        for candidate in (node, step):
-            if isinstance(candidate, dict) and candidate.get("type") == "child_workflow":
-                key = (candidate.get("config") or {}).get("workflow")
-                if isinstance(key, str):
-                    keys.add(key)
-    return keys
-
-
-async def _compile_options(conn: AsyncConnection[DictRow], workflow: Workflow) -> CompileOptions:
-    """Child workflows resolve to the active version of their sibling in the project.
-
-    Only the siblings the graph calls are named, so that deploying an unrelated workflow
-    does not change this one's code (and spend a version number on nothing).
-    """
-    wanted = _child_keys(workflow.graph)
-    siblings = (
-        await workflows.list_workflows(conn, project_id=workflow.project_id) if wanted else []
-    )
-    return CompileOptions(
-        include_comments=True,
-        strict_mode=True,
-        child_workflow_types={
-            w.key: f"{w.key}@v{w.version}"
-            for w in siblings
-            if w.version is not None and w.key in wanted
-        },
-    )
 
 
 @router.get("")
@@ -133,14 +92,7 @@ async def compile_preview(
 ) -> CompileResult:
     """Compile the saved graph and show the code; nothing is stored."""
     async with user_session(pool, user.claims) as conn:
-        workflow = await workflows.get_workflow(conn, workflow_id)
-        options = await _compile_options(conn, workflow)
-    compiled = compile_workflow(
-        workflow.graph,
-        workflow_key=workflow.key,
-        version=(workflow.version or 0) + 1,
-        options=options,
-    )
+        compiled = await deploy.preview(conn, workflow_id)
     return CompileResult(
         compiled=CompiledPreview(
             workflow_type=compiled.workflow_type,
@@ -157,23 +109,13 @@ async def compile_preview(
     )
 
 
-async def _deploy(
-    conn: AsyncConnection[DictRow], workflow_id: uuid.UUID, user_id: uuid.UUID
-) -> codestore.StoredCode:
-    workflow = await workflows.get_workflow(conn, workflow_id)
-    return await codestore.deploy_workflow(
-        conn,
-        workflow_id=workflow_id,
-        compiled_by=user_id,
-        options=await _compile_options(conn, workflow),
-    )
-
-
 @router.post("/{workflow_id}/deploy", status_code=status.HTTP_201_CREATED)
-async def deploy(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> DeployResult:
+async def deploy_version(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> DeployResult:
     """Compile and store a new version (or keep the active one if the code is unchanged)."""
     async with user_session(pool, user.claims) as conn:
-        stored = await _deploy(conn, workflow_id, user.user_id)
+        stored = await deploy.deploy_workflow(
+            conn, workflow_id=workflow_id, compiled_by=user.user_id
+        )
     # The project's worker loads the new version when a run of it is requested.
     return DeployResult(
         version=stored.version,
@@ -181,36 +123,6 @@ async def deploy(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> De
         workflow_type=stored.workflow_type,
         created=stored.created,
     )
-
-
-async def _start(
-    *,
-    pool: PoolDep,
-    client: TemporalClientDep,
-    settings: Settings,
-    user: CurrentUser,
-    workflow_id: uuid.UUID,
-    version: str | None,
-    input: object,
-) -> Execution:
-    """Read what to start, start it in Temporal, record it: one transaction when the
-    project's worker already serves the version, which is the common case."""
-    async with user_session(pool, user.claims) as conn:
-        context = await executions.start_context(conn, workflow_id=workflow_id, version=version)
-        if context.worker_ready:
-            row = await runs.start_run(
-                conn, client, claims=user.claims, context=context, input=input
-            )
-    if not context.worker_ready:
-        # Waiting for a worker must not hold a pooled connection: the wait itself needs one.
-        await worker_control.request_worker(
-            pool, project_id=context.project_id, workflow_type=context.workflow_type
-        )
-        async with user_session(pool, user.claims) as conn:
-            row = await runs.start_run(
-                conn, client, claims=user.claims, context=context, input=input
-            )
-    return executions.execution_model(row, settings=settings)
 
 
 @router.post("/{workflow_id}/build", status_code=status.HTTP_201_CREATED)
@@ -224,17 +136,19 @@ async def build(
 ) -> BuildResult:
     """Compile, store, make sure the project's worker runs, and start a run."""
     async with user_session(pool, user.claims) as conn:
-        stored = await _deploy(conn, workflow_id, user.user_id)
+        stored = await deploy.deploy_workflow(
+            conn, workflow_id=workflow_id, compiled_by=user.user_id
+        )
     # Committed first: the worker manager loads the new version from the database.
-    execution = await _start(
-        pool=pool,
-        client=client,
-        settings=settings,
-        user=user,
+    execution = await runs.start_execution(
+        pool,
+        client,
+        claims=user.claims,
         workflow_id=workflow_id,
-        version=stored.version_label,
+        version=stored.version,
         input=body.input,
     )
+    execution = runs.with_ui_link(execution, settings=settings)
     return BuildResult(
         execution_id=execution.id,
         temporal_workflow_id=execution.temporal_workflow_id or "",
@@ -256,45 +170,42 @@ async def start_execution(
     settings: SettingsDep,
 ) -> ExecutionEnvelope:
     """Run a deployed version (the active one unless `version` is given)."""
-    execution = await _start(
-        pool=pool,
-        client=client,
-        settings=settings,
-        user=user,
+    execution = await runs.start_execution(
+        pool,
+        client,
+        claims=user.claims,
         workflow_id=workflow_id,
-        version=str(body.version) if body.version is not None else None,
+        version=body.version,
         input=body.input,
     )
-    return ExecutionEnvelope(execution=execution)
+    return ExecutionEnvelope(execution=runs.with_ui_link(execution, settings=settings))
 
 
 @router.get("/{workflow_id}/versions")
 async def list_versions(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> VersionList:
     async with user_session(pool, user.claims) as conn:
         workflow = await workflows.get_workflow(conn, workflow_id)
-        versions = []
-        for entry in await codestore.list_versions(conn, workflow_id=workflow_id):
-            code = await codestore.get_compiled_code(
-                conn, workflow_id=workflow_id, version=entry.version
+        versions = await code.list_versions(conn, workflow_id=workflow_id)
+    return VersionList(
+        versions=[
+            VersionOut(
+                version=entry.version,
+                code_id=entry.code_id,
+                is_active=entry.is_active,
+                compiled_at=entry.compiled_at,
+                execution_count=entry.execution_count,
+                error_count=entry.error_count,
+                avg_execution_duration_ms=entry.avg_execution_duration_ms,
+                workflow_type=naming.workflow_type(workflow.key, entry.version),
+                workflow_code=entry.files.workflow_code,
+                activities_code=entry.files.activities_code,
+                worker_code=entry.files.worker_code,
+                requirements_txt=entry.files.requirements_txt,
+                compiler_options_json=entry.files.compiler_options_json,
             )
-            versions.append(
-                VersionOut(
-                    version=int(entry.version),
-                    code_id=entry.code_id,
-                    is_active=entry.is_active,
-                    compiled_at=entry.compiled_at,
-                    execution_count=entry.execution_count,
-                    error_count=entry.error_count,
-                    avg_execution_duration_ms=entry.avg_execution_duration_ms,
-                    workflow_type=f"{workflow.key}@v{entry.version}",
-                    workflow_code=code.workflow_code,
-                    activities_code=code.activities_code,
-                    worker_code=code.worker_code,
-                    requirements_txt=code.requirements_txt,
-                    compiler_options_json=code.compiler_options_json,
-                )
-            )
-    return VersionList(versions=versions)
+            for entry in versions
+        ]
+    )
 
 
 @router.post("/{workflow_id}/versions/{version}/activate")
@@ -303,7 +214,7 @@ async def activate_version(
 ) -> DeployResult:
     """Roll back (or forward) to a stored version: new runs use it."""
     async with user_session(pool, user.claims) as conn:
-        stored = await codestore.activate_version(conn, workflow_id=workflow_id, version=version)
+        stored = await code.activate_version(conn, workflow_id=workflow_id, version=version)
     return DeployResult(
         version=stored.version,
         code_id=stored.code_id,
@@ -325,22 +236,10 @@ async def export(
 ) -> Response:
     """The generated project as a zip: `pip install -r requirements.txt && python worker.py`."""
     async with user_session(pool, user.claims) as conn:
-        code = await codestore.get_compiled_code(conn, workflow_id=workflow_id, version=version)
-    compiled = CompiledWorkflow(
-        workflow_key=code.workflow_key,
-        version=int(code.version),
-        workflow_type=code.workflow_type,
-        workflow_class="",
-        workflow_code=code.workflow_code,
-        activities_code=code.activities_code,
-        worker_code=code.worker_code,
-        requirements_txt=code.requirements_txt,
-        compiler_options_json=code.compiler_options_json,
-        activity_types=(),
-    )
-    filename = f"{code.workflow_key}-v{code.version}.zip"
+        record = await code.get_compiled_code(conn, workflow_id=workflow_id, version=version)
+    filename, archive = deploy.export_zip(record)
     return Response(
-        compiled.export_zip(),
+        archive,
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

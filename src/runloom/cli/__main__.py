@@ -1,0 +1,5 @@
+"""``python -m runloom.cli``."""
+
+from runloom.cli import app
+
+app()

@@ -1,3 +1,0 @@
-SELECT * FROM public.workflow_executions
-WHERE status IN ('pending', 'running')
-ORDER BY created_at

@@ -1,0 +1,49 @@
+"""What `runloom manager` runs: the project workers' manager and the execution tracker,
+on one pool and one Temporal client (``runloom up`` runs the same)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from runloom.db import create_pool
+from runloom.manager import loops
+from runloom.manager.handles import WorkerLaunch
+from runloom.manager.restart_policy import RestartPolicy
+from runloom.manager.tracker import ExecutionTracker
+from runloom.manager.workers import ProjectWorkerManager
+from runloom.services.temporal import connect
+from runloom.settings import Settings
+
+__all__ = ["run_manager"]
+
+
+async def run_manager(
+    settings: Settings,
+    *,
+    database_url: str,
+    stop: asyncio.Event,
+    manager_id: str | None = None,
+    track: bool = True,
+) -> None:
+    """Supervise project workers (and, with ``track``, follow executions) until ``stop`` is
+    set; then stop the workers (their rows end ``stopped``)."""
+    client = await connect(settings)
+    pool = await create_pool(database_url, min_size=1, max_size=10, name="runloom-manager")
+    try:
+        manager = ProjectWorkerManager(
+            pool=pool,
+            client=client,
+            manager_id=manager_id,
+            heartbeat_s=settings.runloom_worker_heartbeat_s,
+            idle_timeout_s=settings.runloom_worker_idle_timeout_s,
+            backlog_poll_s=settings.runloom_worker_backlog_poll_s,
+            policy=RestartPolicy(max_restarts=settings.runloom_worker_max_restarts),
+            launch=WorkerLaunch(memory_mb=settings.runloom_worker_memory_mb),
+        )
+        work = [loops.serve(manager, database_url=database_url, stop=stop)]
+        if track:
+            tracker = ExecutionTracker(pool=pool, client=client, database_url=database_url)
+            work.append(tracker.run(stop))
+        await asyncio.gather(*work)
+    finally:
+        await pool.close()

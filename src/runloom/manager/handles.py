@@ -1,0 +1,81 @@
+"""What a manager keeps of each worker it owns, and how stored code becomes a bundle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from runloom.manager.supervisor import Supervisor
+from runloom.models import WorkerStatus
+from runloom.store import code
+from runloom.worker import protocol
+
+__all__ = ["ManagedWorker", "WorkerLaunch", "WorkerView", "bundle_entries"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerView:
+    """A worker this manager owns, as callers see it."""
+
+    project_id: UUID
+    worker_id: str
+    status: WorkerStatus
+    process_id: int | None
+    loaded: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLaunch:
+    """How this manager starts worker processes."""
+
+    memory_mb: int = 1024
+    python: str | None = None
+    graceful_shutdown_s: float = 30.0
+    start_timeout_s: float = 30.0
+    python_isolation: str = "on"
+    egress: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class ManagedWorker:
+    """A worker process this manager started, and its registry row."""
+
+    project_id: UUID
+    task_queue: str
+    worker_id: str
+    row_id: UUID
+    supervisor: Supervisor | None = None
+    status: WorkerStatus = "starting"
+    loaded: tuple[str, ...] = ()
+    code_ids: frozenset[UUID] = frozenset()
+    stopping: bool = False
+    silent: bool = False
+    started_at: float = field(default_factory=time.monotonic)
+    last_busy: float = field(default_factory=time.monotonic)
+
+    def view(self) -> WorkerView:
+        return WorkerView(
+            project_id=self.project_id,
+            worker_id=self.worker_id,
+            status=self.status,
+            process_id=self.supervisor.pid if self.supervisor else None,
+            loaded=self.loaded,
+        )
+
+
+def bundle_entries(
+    project_id: UUID, bundle: list[code.CodeBundleEntry]
+) -> tuple[protocol.BundleEntry, ...]:
+    return tuple(
+        protocol.BundleEntry(
+            module=entry.module_base(project_id),
+            workflow_type=entry.workflow_type,
+            version=entry.version,
+            workflow_code=entry.workflow_code,
+            activities_code=entry.activities_code,
+        )
+        for entry in bundle
+    )

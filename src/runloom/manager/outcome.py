@@ -1,0 +1,84 @@
+"""How a run ended, in runloom's words, from what Temporal reports (no I/O: memo values
+are decoded by the SDK's data converter, which is why those two are coroutines)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import exceptions as temporal_errors
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowExecutionDescription, WorkflowFailureError
+
+from runloom import naming
+from runloom.models import ExecutionStatus
+
+__all__ = [
+    "Outcome",
+    "describe_failure",
+    "last_failure_message",
+    "memo_execution_id",
+    "memo_node_states",
+    "outcome_of_failure",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: ExecutionStatus
+    output: Any
+    error: str | None
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The innermost message a person can act on: the user's error, not Temporal's wrapping."""
+    cause: BaseException | None = exc
+    message = str(exc)
+    while cause is not None:
+        # Activity and child-workflow errors only wrap the failure that matters.
+        if isinstance(cause, temporal_errors.FailureError) and not isinstance(
+            cause, temporal_errors.ActivityError | temporal_errors.ChildWorkflowError
+        ):
+            message = cause.message or message
+        cause = cause.__cause__
+    return message
+
+
+def outcome_of_failure(exc: WorkflowFailureError) -> Outcome:
+    cause = exc.cause
+    status: ExecutionStatus
+    if isinstance(cause, temporal_errors.CancelledError):
+        status = "cancelled"
+    elif isinstance(cause, temporal_errors.TerminatedError):
+        status = "terminated"
+    elif isinstance(cause, temporal_errors.TimeoutError):
+        status = "timed_out"
+    else:
+        status = "failed"
+    return Outcome(status=status, output=None, error=describe_failure(cause or exc))
+
+
+async def memo_node_states(description: WorkflowExecutionDescription) -> dict[str, Any] | None:
+    try:
+        states = await description.memo_value(naming.NODE_STATES_MEMO, None)
+    except Exception:  # a memo runloom did not write, in a shape it cannot read
+        return None
+    return states if isinstance(states, dict) else None
+
+
+async def memo_execution_id(description: WorkflowExecutionDescription) -> str | None:
+    """The execution id runloom wrote into the run's memo when it started it."""
+    try:
+        value = await description.memo_value(naming.MEMO_EXECUTION_ID, None)
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def last_failure_message(events: Sequence[HistoryEvent]) -> str | None:
+    for event in reversed(events):
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            return str(event.workflow_execution_failed_event_attributes.failure.message)
+    return None

@@ -1,0 +1,216 @@
+"""Follows every open execution to its end and records how it ended.
+
+One tracker leads at a time (a Postgres advisory lock), so several managers can run it
+safely. On taking the lead it reconciles every open row with Temporal, so a restart of any
+process never leaves an execution stuck as running; the `stats_recorded_at` guard makes
+"record the end" idempotent, so statistics count each execution exactly once. A lost
+database or Temporal connection costs the lead, never the tracker: it reconnects, and
+the sweep picks up whatever ended meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from runloom import naming
+from runloom.db.pool import Pool
+from runloom.db.session import service_session
+from runloom.manager import outcome as outcomes
+from runloom.manager.outcome import Outcome
+from runloom.manager.statistics import activity_runs
+from runloom.store import executions, stats
+from runloom.store.executions import TrackedRun
+
+__all__ = ["ExecutionTracker"]
+
+log = logging.getLogger(__name__)
+
+_LEADER_LOCK = 0x7472616B6572  # any constant shared by every tracker
+_RETRY_S = 2.0
+
+
+class ExecutionTracker:
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        client: Client,
+        database_url: str,
+        sweep_interval_s: float = 15.0,
+        query_timeout_s: float = 3.0,
+    ) -> None:
+        self._pool = pool
+        self._client = client
+        self._database_url = database_url
+        self._sweep_interval_s = sweep_interval_s
+        self._query_timeout_s = query_timeout_s
+        self._following: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead when the lock is free, follow open executions, until `stop` is set."""
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._database_url, autocommit=True
+                ) as conn:
+                    await self._lead(conn, stop)
+            except (psycopg.Error, OSError) as exc:
+                log.warning("tracker lost the database (%r); retrying", exc)
+            except Exception:
+                # Whatever else went wrong, the tracker must outlive it: runs stay open
+                # in the database until someone records them.
+                log.exception("tracker failed; retrying")
+            await _wait(stop, _RETRY_S)
+        for task in self._following.values():
+            task.cancel()
+        await asyncio.gather(*self._following.values(), return_exceptions=True)
+
+    async def _lead(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            row = await (
+                await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LEADER_LOCK,))
+            ).fetchone()
+            if row and row[0]:
+                break
+            await _wait(stop, _RETRY_S)
+        if stop.is_set():
+            return
+        await conn.execute(f"LISTEN {naming.EXECUTIONS_CHANNEL}")
+        await self._sweep()
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + self._sweep_interval_s
+        while not stop.is_set():
+            # psycopg's own timeout, not a cancellation: cancelling a connection mid-read
+            # would break it.
+            async for notify in conn.notifies(timeout=1.0):
+                self._follow_id(uuid.UUID(notify.payload))
+            if loop.time() >= next_sweep:
+                await self._sweep()
+                next_sweep = loop.time() + self._sweep_interval_s
+
+    async def _sweep(self) -> None:
+        async with service_session(self._pool) as conn:
+            ids = await executions.open_execution_ids(conn)
+        for execution_id in ids:
+            self._follow_id(execution_id)
+
+    def _follow_id(self, execution_id: uuid.UUID) -> None:
+        task = self._following.get(execution_id)
+        if task is not None and not task.done():
+            return
+        task = asyncio.create_task(self._follow(execution_id), name=f"track-{execution_id}")
+        self._following[execution_id] = task
+        task.add_done_callback(lambda _: self._following.pop(execution_id, None))
+
+    async def _follow(self, execution_id: uuid.UUID) -> None:
+        try:
+            await self._follow_once(execution_id)
+        except Exception:
+            # The next sweep follows it again; a run is never dropped, only retried.
+            log.exception("following execution %s failed", execution_id)
+
+    async def _follow_once(self, execution_id: uuid.UUID) -> None:
+        async with service_session(self._pool) as conn:
+            run = await executions.get_tracked_run(conn, execution_id)
+        if run is None or run.stats_recorded_at is not None or not run.temporal_workflow_id:
+            return
+        handle = self._client.get_workflow_handle(
+            run.temporal_workflow_id, run_id=run.temporal_run_id
+        )
+        delay = 0.5
+        while True:
+            try:
+                outcome = await self._await_outcome(handle)
+                break
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    outcome = Outcome(
+                        status="failed",
+                        output=None,
+                        error="the run no longer exists in Temporal (its history was lost)",
+                    )
+                    break
+                log.info("waiting for %s: %s; retrying in %.1fs", execution_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+        await self._record(run, handle, outcome)
+
+    async def _await_outcome(self, handle: WorkflowHandle[Any, Any]) -> Outcome:
+        try:
+            output = await handle.result(follow_runs=True)
+        except WorkflowFailureError as exc:
+            return outcomes.outcome_of_failure(exc)
+        return Outcome(status="completed", output=output, error=None)
+
+    async def _node_states(self, handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | None:
+        try:
+            async with asyncio.timeout(self._query_timeout_s):
+                states = await handle.query(naming.NODE_STATES_QUERY)
+        except Exception:  # the worker may be gone; the last live states stay
+            return None
+        return states if isinstance(states, dict) else None
+
+    async def _record(
+        self, run: TrackedRun, handle: WorkflowHandle[Any, Any], outcome: Outcome
+    ) -> None:
+        description = await handle.describe()
+        started = description.start_time
+        finished = description.close_time or datetime.now(UTC)
+        duration_ms = max(0, int((finished - started).total_seconds() * 1000))
+        genuine = await outcomes.memo_execution_id(description) == str(run.id)
+        if not genuine:
+            # Anyone who can reach Temporal can put a run on a tenant's queue; only the
+            # run runloom started for this row may write into it.
+            outcome = Outcome(
+                status="failed",
+                output=None,
+                error="this Temporal run was not started by runloom for this execution "
+                "(its memo names another); its result was not recorded",
+            )
+        events = [event async for event in handle.fetch_history_events()] if genuine else []
+        if outcome.status == "failed" and outcome.error is None:
+            outcome = Outcome("failed", None, outcomes.last_failure_message(events))
+        node_states = None
+        if genuine:
+            node_states = await outcomes.memo_node_states(description) or await self._node_states(
+                handle
+            )
+        async with service_session(self._pool) as conn:
+            finished_run = await executions.finish_execution(
+                conn,
+                execution_id=run.id,
+                status=outcome.status,
+                output=outcome.output,
+                error=outcome.error,
+                node_states=node_states,
+                started_at=started,
+                finished_at=finished,
+                duration_ms=duration_ms,
+            )
+            if finished_run is None or not genuine:
+                return  # another tracker recorded it first, or there is nothing to count
+            await stats.record_execution_statistics(
+                conn,
+                project_id=finished_run.project_id,
+                workflow_id=finished_run.workflow_id,
+                code_version=finished_run.code_version,
+                duration_ms=duration_ms,
+                success=outcome.status == "completed",
+                activities=activity_runs(events),
+            )
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        pass

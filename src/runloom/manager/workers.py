@@ -1,0 +1,400 @@
+"""One supervised worker process per project, shared by any number of managers.
+
+The registry (:mod:`runloom.store.registry`) is both the record and the lock: a manager
+owns a project while its row is ``starting`` or ``running``. A manager heartbeats its
+rows; a row whose heartbeat is older than three intervals is stale and any manager may
+fail it and take the project over. A worker process that dies is recorded as failed with
+its exit code and the tail of its stderr, and restarted as the
+:class:`~runloom.manager.restart_policy.RestartPolicy` says, until it gives up
+(``reason: crash_loop``) and only an explicit request starts the project again.
+
+Idle workers stop (``reason: idle``); a backlog on the project's task queue or a request
+through :mod:`runloom.services.worker_requests` starts them again (see
+:mod:`runloom.manager.loops`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Coroutine, Mapping
+from typing import Any
+from uuid import UUID
+
+from temporalio.client import Client
+
+from runloom.db import service_session
+from runloom.db.pool import Pool
+from runloom.errors import NotFoundError
+from runloom.manager import temporal_queues
+from runloom.manager.handles import ManagedWorker, WorkerLaunch, WorkerView, bundle_entries
+from runloom.manager.restart_policy import RestartPolicy
+from runloom.manager.supervisor import (
+    ExitInfo,
+    Supervisor,
+    WorkerError,
+    WorkerStartError,
+    describe_exit,
+)
+from runloom.models import WorkerStatus
+from runloom.store import code, registry
+from runloom.store.registry import ClaimedElsewhereError
+from runloom.worker import protocol
+from runloom.worker.spawn import worker_command, worker_environment
+
+__all__ = ["ProjectWorkerManager"]
+
+log = logging.getLogger(__name__)
+
+
+class ProjectWorkerManager:
+    """Starts, supervises, reloads and stops project worker processes.
+
+    :func:`runloom.manager.loops.serve` runs its loops; the methods can also be called
+    directly, which is what the tests do.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        client: Client,
+        manager_id: str | None = None,
+        heartbeat_s: float = 30.0,
+        idle_timeout_s: float = 300.0,
+        backlog_poll_s: float = 3.0,
+        policy: RestartPolicy | None = None,
+        launch: WorkerLaunch | None = None,
+    ) -> None:
+        self.pool = pool
+        self.client = client
+        self.manager_id = (
+            manager_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
+        self.host = socket.gethostname()
+        self.heartbeat_s = heartbeat_s
+        self.idle_timeout_s = idle_timeout_s
+        self.backlog_poll_s = backlog_poll_s
+        self.policy = policy or RestartPolicy()
+        self.launch = launch or WorkerLaunch()
+        # Silence for this long means a stuck worker process.
+        self.hung_after_s = max(10 * heartbeat_s, 15.0)
+        self.handles: dict[UUID, ManagedWorker] = {}
+        self._locks: dict[UUID, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self._background: set[asyncio.Task[Any]] = set()
+        self.closing = False
+
+    # --- what callers ask -----------------------------------------------------------
+
+    def workers(self) -> list[WorkerView]:
+        """The workers this manager currently owns."""
+        return [h.view() for h in self.handles.values()]
+
+    async def start_worker_for_project(self, project_id: UUID) -> WorkerView:
+        """Claim the project and start its worker; return it once it is running.
+
+        Raises ClaimedElsewhereError if another manager's worker is active (and not
+        stale), NotFoundError for an unknown project, WorkerStartError if the process
+        fails to come up (the failure is recorded, and retried with backoff).
+        """
+        async with self._locks[project_id]:
+            handle = self.handles.get(project_id)
+            if handle is None:
+                handle = await self._claim_and_spawn(project_id, restart_of=None)
+        await self._wait_ready(handle)
+        return handle.view()
+
+    async def stop_worker_for_project(self, project_id: UUID, *, reason: str = "requested") -> bool:
+        """Stop this manager's worker of the project gracefully; False if it has none."""
+        async with self._locks[project_id]:
+            handle = self.handles.get(project_id)
+            if handle is None:
+                return False
+            await self._stop(handle, reason=reason)
+            return True
+
+    async def restart(self, project_id: UUID) -> WorkerView:
+        await self.stop_worker_for_project(project_id, reason="restart")
+        self.policy.reset(project_id)
+        return await self.start_worker_for_project(project_id)
+
+    async def reload(self, project_id: UUID) -> WorkerView | None:
+        """Give the running worker the project's current code; None if not ours.
+
+        The worker starts a Temporal Worker with the new set before the old one shuts
+        down gracefully, so no task is lost and runs of old versions keep their code.
+        """
+        async with self._locks[project_id]:
+            handle = self.handles.get(project_id)
+            if handle is None or handle.supervisor is None:
+                return None
+            await self._wait_ready(handle)
+            bundle = await self._bundle(project_id, handle.task_queue)
+            if frozenset(e.code_id for e in bundle) == handle.code_ids:
+                return handle.view()
+            answer = await handle.supervisor.reload(
+                bundle_entries(project_id, bundle), timeout_s=self.launch.start_timeout_s
+            )
+            handle.code_ids = frozenset(e.code_id for e in bundle)
+            handle.loaded = answer.loaded
+            async with service_session(self.pool) as conn:
+                await registry.heartbeat(
+                    conn,
+                    row_id=handle.row_id,
+                    figures=registry.TaskFigures(*handle.supervisor.tasks),
+                    metadata={"loaded": list(handle.loaded)},
+                )
+            return handle.view()
+
+    async def ensure_running(self, project_id: UUID) -> WorkerView | None:
+        """Make sure the project has a running worker serving its current code.
+
+        Returns None when another live manager owns the project (it acts on the same
+        request). An explicit request also lifts a crash-loop stop.
+        """
+        if project_id in self.handles:
+            status = await self.reload(project_id)
+            if status is not None:
+                return status
+        self.policy.reset(project_id)
+        try:
+            return await self.start_worker_for_project(project_id)
+        except ClaimedElsewhereError:
+            return None
+
+    async def close(self) -> None:
+        """Stop every worker of this manager (rows end ``stopped``)."""
+        self.closing = True
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(
+            *(
+                self.stop_worker_for_project(p, reason="manager_stopped")
+                for p in list(self.handles)
+            ),
+            return_exceptions=True,
+        )
+
+    async def start_quietly(self, project_id: UUID) -> None:
+        """Start the project's worker if nobody else has; failures are recorded, not raised."""
+        with contextlib.suppress(ClaimedElsewhereError, WorkerStartError, NotFoundError):
+            await self.start_worker_for_project(project_id)
+
+    def in_background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        if self.closing:
+            coro.close()
+            return
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- claiming and spawning ------------------------------------------------------
+
+    async def _claim_and_spawn(self, project_id: UUID, *, restart_of: str | None) -> ManagedWorker:
+        if self.closing:
+            raise WorkerError("the manager is shutting down")
+        worker_id = f"worker-{project_id}-{int(time.time() * 1000)}-{uuid.uuid4().hex[:4]}"
+        metadata = {
+            "manager_id": self.manager_id,
+            "manager_pid": os.getpid(),
+            "restarts": self.policy.failures(project_id),
+            **({"restart_of": restart_of} if restart_of else {}),
+        }
+        async with service_session(self.pool) as conn:
+            project = await registry.project_queue(conn, project_id)
+            await registry.expire_stale(
+                conn,
+                manager_id=self.manager_id,
+                stale_s=3 * self.heartbeat_s,
+                project_id=project_id,
+            )
+        async with service_session(self.pool) as conn:
+            row_id = await registry.claim(
+                conn, worker_id=worker_id, project=project, host=self.host, metadata=metadata
+            )
+        handle = ManagedWorker(
+            project_id=project_id,
+            task_queue=project.task_queue_name,
+            worker_id=worker_id,
+            row_id=row_id,
+        )
+        self.handles[project_id] = handle
+        try:
+            await self._spawn(handle, await self._bundle(project_id, handle.task_queue))
+        except Exception as exc:
+            self.handles.pop(project_id, None)
+            await self._set_status(handle, "failed", {"reason": "start_failed", "error": str(exc)})
+            raise WorkerStartError(
+                f"cannot start the worker of project {project_id}: {exc}"
+            ) from exc
+        return handle
+
+    async def _bundle(self, project_id: UUID, task_queue: str) -> list[code.CodeBundleEntry]:
+        open_types = await temporal_queues.open_workflow_types(self.client, task_queue)
+        async with service_session(self.pool) as conn:
+            return await code.load_workflows_for_project(
+                conn, project_id, extra_workflow_types=sorted(open_types)
+            )
+
+    async def _spawn(self, handle: ManagedWorker, bundle: list[code.CodeBundleEntry]) -> None:
+        config = self.client.service_client.config
+        supervisor = Supervisor(
+            name=handle.worker_id,
+            command=worker_command(python=self.launch.python),
+            env=worker_environment(memory_mb=self.launch.memory_mb),
+            on_message=lambda message: self._on_message(handle, message),
+            graceful_shutdown_s=self.launch.graceful_shutdown_s,
+        )
+        handle.supervisor = supervisor
+        handle.code_ids = frozenset(e.code_id for e in bundle)
+        await supervisor.spawn(
+            protocol.Start(
+                task_queue=handle.task_queue,
+                temporal_address=config.target_host,
+                temporal_namespace=self.client.namespace,
+                identity=f"{handle.worker_id}@{self.host}",
+                heartbeat_s=self.heartbeat_s,
+                graceful_shutdown_s=self.launch.graceful_shutdown_s,
+                bundle=bundle_entries(handle.project_id, bundle),
+                python_isolation=self.launch.python_isolation,
+                egress=dict(self.launch.egress),
+            )
+        )
+        self.in_background(self._watch(handle, supervisor))
+
+    async def _wait_ready(self, handle: ManagedWorker) -> None:
+        assert handle.supervisor is not None
+        await handle.supervisor.wait_ready(self.launch.start_timeout_s)
+
+    # --- what the worker says -------------------------------------------------------
+
+    async def _on_message(
+        self, handle: ManagedWorker, message: protocol.Ready | protocol.Heartbeat
+    ) -> None:
+        if isinstance(message, protocol.Ready):
+            handle.loaded = message.loaded
+            handle.status = "running"
+            async with service_session(self.pool) as conn:
+                await registry.mark_running(
+                    conn,
+                    row_id=handle.row_id,
+                    process_id=message.pid,
+                    metadata={"loaded": list(message.loaded), "startup_ms": message.startup_ms},
+                )
+            return
+        await self._on_heartbeat(handle, message)
+
+    async def _on_heartbeat(self, handle: ManagedWorker, message: protocol.Heartbeat) -> None:
+        assert handle.supervisor is not None
+        if handle.supervisor.tasks != (message.tasks_completed, message.tasks_failed):
+            handle.last_busy = time.monotonic()
+        self.policy.ran_for(handle.project_id, time.monotonic() - handle.started_at)
+        figures = registry.TaskFigures(
+            completed=message.tasks_completed,
+            failed=message.tasks_failed,
+            avg_task_ms=message.avg_task_ms,
+            cpu_percent=min(message.cpu_percent, 999.99),
+            memory_mb=round(message.rss_mb),
+        )
+        async with service_session(self.pool) as conn:
+            still_ours = await registry.heartbeat(
+                conn,
+                row_id=handle.row_id,
+                figures=figures,
+                metadata={"loaded": list(handle.loaded)},
+            )
+        if not still_ours and not handle.stopping:
+            # Another manager declared this row stale (we were too slow): it owns the
+            # project now, so this process must go.
+            log.warning("project %s: lost ownership of %s", handle.project_id, handle.worker_id)
+            self.in_background(
+                self.stop_worker_for_project(handle.project_id, reason="lost_ownership")
+            )
+
+    async def _set_status(
+        self, handle: ManagedWorker, status: WorkerStatus, metadata: Mapping[str, Any]
+    ) -> None:
+        tasks = handle.supervisor.tasks if handle.supervisor else (0, 0)
+        async with service_session(self.pool) as conn:
+            await registry.set_status(
+                conn, row_id=handle.row_id, status=status, tasks=tasks, metadata=metadata
+            )
+
+    # --- exits ----------------------------------------------------------------------
+
+    async def _watch(self, handle: ManagedWorker, supervisor: Supervisor) -> None:
+        info = await supervisor.exited()
+        if not handle.stopping:
+            await self._crashed(handle, info)
+
+    async def _crashed(self, handle: ManagedWorker, info: ExitInfo) -> None:
+        if self.handles.get(handle.project_id) is handle:
+            del self.handles[handle.project_id]
+        handle.status = "failed"
+        description = info.error or describe_exit(info.code)
+        if handle.silent:
+            description = f"no heartbeat from the worker for {self.hung_after_s:g} s; killed"
+        decision = self.policy.after_failure(handle.project_id)
+        give_up = decision.give_up and not self.closing
+        metadata: dict[str, Any] = {
+            "reason": "crash_loop" if give_up else "crashed",
+            "error": description,
+            "exit_code": info.code,
+            "stderr_tail": info.stderr_tail[-4000:],
+            "consecutive_failures": decision.failures,
+        }
+        if give_up:
+            metadata["error"] = (
+                f"{description}; gave up after {decision.failures} consecutive failures "
+                f"(restart it explicitly once fixed)"
+            )
+        await self._set_status(handle, "failed", metadata)
+        if decision.give_up or self.closing:
+            log.error(
+                "project %s: worker crash loop, giving up: %s", handle.project_id, description
+            )
+            return
+        log.warning(
+            "project %s: worker died (%s); restarting in %.1f s",
+            handle.project_id,
+            description,
+            decision.delay_s,
+        )
+        self.in_background(self._restart_later(handle, decision.delay_s))
+
+    async def _restart_later(self, previous: ManagedWorker, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        async with self._locks[previous.project_id]:
+            if previous.project_id in self.handles or self.closing:
+                return
+            try:
+                handle = await self._claim_and_spawn(
+                    previous.project_id, restart_of=previous.worker_id
+                )
+            except (ClaimedElsewhereError, NotFoundError):
+                return
+            except WorkerError:
+                # Spawning itself failed (not the process): count it and try again later.
+                decision = self.policy.after_failure(previous.project_id)
+                if not decision.give_up:
+                    self.in_background(self._restart_later(previous, decision.delay_s))
+                return
+        with contextlib.suppress(WorkerStartError):
+            await self._wait_ready(handle)
+
+    async def _stop(self, handle: ManagedWorker, *, reason: str) -> None:
+        handle.stopping = True
+        handle.status = "stopping"
+        await self._set_status(handle, "stopping", {"reason": reason})
+        if handle.supervisor is not None:
+            await handle.supervisor.stop()
+        handle.status = "stopped"
+        await self._set_status(handle, "stopped", {"reason": reason})
+        if self.handles.get(handle.project_id) is handle:
+            del self.handles[handle.project_id]

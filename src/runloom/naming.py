@@ -1,0 +1,113 @@
+"""Every name runloom gives to things in Temporal and Postgres, built and parsed in one place.
+
+A workflow's version ``n`` runs as the Temporal workflow type ``<key>@v<n>``; each node of
+it is the activity type ``<key>@v<n>.<node id>``; a project's runs share the task queue
+``<user id>-<project id>``; each stored version is imported in a worker under a module
+name that never serves other source. Changing any of these changes what running
+workers, the tracker and the statistics agree on, so they are written nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+__all__ = [
+    "CONTROL_CHANNEL",
+    "EXECUTIONS_CHANNEL",
+    "EXECUTION_CHANGED_CHANNEL",
+    "MEMO_EXECUTION_ID",
+    "MEMO_PROJECT_ID",
+    "MEMO_WORKFLOW_ID",
+    "NODE_STATES_MEMO",
+    "NODE_STATES_QUERY",
+    "WorkflowType",
+    "activity_type",
+    "module_base",
+    "parse_workflow_type",
+    "statistics_activity_name",
+    "task_queue_name",
+    "temporal_ui_url",
+    "temporal_workflow_id",
+    "workflow_type",
+]
+
+# Query the generated workflow answers with every node's state, and the memo key where
+# the runtime leaves the final states (also the patch id that introduced the memo). The
+# generated code spells them through runloom_runtime.graph, which exports ship without
+# runloom; these are the platform's names for the same strings.
+NODE_STATES_QUERY = "node_states"
+NODE_STATES_MEMO = "runloom_node_states"
+
+# Memo keys of every run runloom starts: the tracker trusts a run only for the execution
+# its memo names.
+MEMO_EXECUTION_ID = "runloom_execution_id"
+MEMO_PROJECT_ID = "runloom_project_id"
+MEMO_WORKFLOW_ID = "runloom_workflow_id"
+
+# Postgres NOTIFY channels: requests to worker managers; new runs for the tracker; runs
+# the tracker recorded as finished (for live streams).
+CONTROL_CHANNEL = "runloom_workers"
+EXECUTIONS_CHANNEL = "runloom_executions"
+EXECUTION_CHANGED_CHANNEL = "runloom_execution_changed"
+
+_WORKFLOW_TYPE = re.compile(r"^(?P<key>[a-z0-9][a-z0-9_-]*)@v(?P<version>[1-9][0-9]*)$")
+_VERSION_SUFFIX = re.compile(r"@v\d+(?=\.|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowType:
+    """A parsed ``<key>@v<n>``."""
+
+    key: str
+    version: int
+
+    def __str__(self) -> str:
+        return workflow_type(self.key, self.version)
+
+
+def workflow_type(key: str, version: int) -> str:
+    return f"{key}@v{version}"
+
+
+def parse_workflow_type(name: str) -> WorkflowType | None:
+    """``orders@v3`` → WorkflowType("orders", 3); None for a type runloom did not name."""
+    match = _WORKFLOW_TYPE.match(name)
+    if match is None:
+        return None
+    return WorkflowType(key=match["key"], version=int(match["version"]))
+
+
+def activity_type(key: str, version: int, node_id: str) -> str:
+    return f"{workflow_type(key, version)}.{node_id}"
+
+
+def statistics_activity_name(activity: str) -> str:
+    """``orders@v3.fetch`` → ``orders.fetch``: figures add up across versions of a workflow."""
+    return _VERSION_SUFFIX.sub("", activity)
+
+
+def task_queue_name(*, user_id: uuid.UUID, project_id: uuid.UUID) -> str:
+    return f"{user_id}-{project_id}"
+
+
+def temporal_workflow_id(*, key: str, execution_id: uuid.UUID) -> str:
+    return f"{key}-{execution_id}"
+
+
+def module_base(*, project_id: uuid.UUID, key: str, version: int, code_id: uuid.UUID) -> str:
+    """The dotted module name under which one stored version is imported in a worker.
+
+    The code id is part of the name because a workflow can be deleted and re-created under
+    the same key, restarting at v1 with other code, while the worker process lives on; a
+    module name must always serve the same source.
+    """
+    return (
+        f"runloom_code.p_{project_id.hex}.w_{key.replace('-', '_')}.v{version}_{code_id.hex[:12]}"
+    )
+
+
+def temporal_ui_url(*, base: str, namespace: str, workflow_id: str, run_id: str) -> str:
+    """The run's history page in the Temporal Web UI."""
+    return f"{base.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}/{run_id}/history"

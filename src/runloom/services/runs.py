@@ -1,0 +1,155 @@
+"""Starting, signalling and cancelling Temporal runs on behalf of a signed-in user."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+
+from runloom import naming
+from runloom.db.pool import Pool
+from runloom.db.session import Claims, user_session
+from runloom.errors import InvalidRequestError, RunloomError
+from runloom.models import OPEN_STATUSES, Execution
+from runloom.services import worker_requests
+from runloom.settings import Settings
+from runloom.store import executions
+from runloom.store.executions import Conn, StartContext
+
+__all__ = [
+    "StartFailedError",
+    "cancel_run",
+    "signal_run",
+    "start_execution",
+    "start_run",
+    "with_ui_link",
+]
+
+
+class StartFailedError(RunloomError):
+    """Temporal refused to start the run; nothing was recorded."""
+
+
+def with_ui_link(execution: Execution, *, settings: Settings) -> Execution:
+    """The execution with the link to its run in the Temporal Web UI."""
+    if not (execution.temporal_workflow_id and execution.temporal_run_id):
+        return execution
+    url = naming.temporal_ui_url(
+        base=settings.temporal_ui_url,
+        namespace=settings.temporal_namespace,
+        workflow_id=execution.temporal_workflow_id,
+        run_id=execution.temporal_run_id,
+    )
+    return execution.model_copy(update={"temporal_ui_url": url})
+
+
+async def start_run(
+    conn: Conn,
+    client: Client,
+    *,
+    claims: Claims,
+    context: StartContext,
+    input: Any,
+) -> Execution:
+    """Start the run, then record it in the caller's transaction; if recording fails the
+    run is terminated.
+
+    Starting first means a refused start leaves no row; terminating on a failed insert
+    means no run goes on that runloom does not know about. Either way, nothing phantom.
+    The caller's transaction (user session) is the one that read the start context, so a
+    start costs one transaction.
+    """
+    execution_id = uuid.uuid4()
+    workflow_id = naming.temporal_workflow_id(key=context.key, execution_id=execution_id)
+    try:
+        handle = await client.start_workflow(
+            context.workflow_type,
+            input,
+            id=workflow_id,
+            task_queue=context.task_queue_name,
+            memo={
+                naming.MEMO_EXECUTION_ID: str(execution_id),
+                naming.MEMO_PROJECT_ID: str(context.project_id),
+                naming.MEMO_WORKFLOW_ID: str(context.workflow_id),
+            },
+        )
+    except RPCError as exc:
+        raise StartFailedError(f"Temporal refused to start {context.workflow_type}: {exc}") from exc
+    try:
+        return await executions.insert_execution(
+            conn,
+            execution_id=execution_id,
+            context=context,
+            input=input,
+            temporal_workflow_id=workflow_id,
+            temporal_run_id=handle.first_execution_run_id or handle.result_run_id,
+        )
+    except BaseException:
+        await handle.terminate(reason="runloom could not record this run")
+        raise
+
+
+async def start_execution(
+    pool: Pool,
+    client: Client,
+    *,
+    claims: Claims,
+    workflow_id: uuid.UUID,
+    version: int | None,
+    input: Any,
+) -> Execution:
+    """Read what to start, start it in Temporal, record it: one transaction when the
+    project's worker already serves the version, which is the common case."""
+    async with user_session(pool, claims) as conn:
+        context = await executions.start_context(conn, workflow_id=workflow_id, version=version)
+        if context.worker_ready:
+            return await start_run(conn, client, claims=claims, context=context, input=input)
+    # Waiting for a worker must not hold a pooled connection: the wait itself needs one.
+    await worker_requests.request_worker(
+        pool, project_id=context.project_id, workflow_type=context.workflow_type
+    )
+    async with user_session(pool, claims) as conn:
+        return await start_run(conn, client, claims=claims, context=context, input=input)
+
+
+async def _open_handle(
+    pool: Pool, client: Client, *, claims: Claims, execution_id: uuid.UUID
+) -> WorkflowHandle[Any, Any]:
+    async with user_session(pool, claims) as conn:
+        execution = await executions.get_execution(conn, execution_id)
+    if execution.status not in OPEN_STATUSES or execution.temporal_workflow_id is None:
+        raise InvalidRequestError(
+            f"execution {execution_id} has already ended ({execution.status}); "
+            "only a running execution can be signalled or cancelled"
+        )
+    return client.get_workflow_handle(
+        execution.temporal_workflow_id, run_id=execution.temporal_run_id
+    )
+
+
+async def signal_run(
+    pool: Pool,
+    client: Client,
+    *,
+    claims: Claims,
+    execution_id: uuid.UUID,
+    name: str,
+    payload: Any,
+) -> None:
+    handle = await _open_handle(pool, client, claims=claims, execution_id=execution_id)
+    try:
+        await handle.signal(name, payload)
+    except RPCError as exc:
+        raise InvalidRequestError(f"Temporal refused the signal {name!r}: {exc}") from exc
+
+
+async def cancel_run(
+    pool: Pool, client: Client, *, claims: Claims, execution_id: uuid.UUID
+) -> None:
+    handle = await _open_handle(pool, client, claims=claims, execution_id=execution_id)
+    try:
+        await handle.cancel()
+    except RPCError as exc:
+        raise InvalidRequestError(f"Temporal refused to cancel the run: {exc}") from exc

@@ -1,1 +1,0 @@
-"""Everything runloom does with Temporal: the client, workers, tracking and statistics."""
