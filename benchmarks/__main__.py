@@ -1,4 +1,5 @@
-"""`make bench`: compile speed, the cost of starting and tracking a run, statistics reads.
+"""`make bench`: compile speed, the per-call cost of a sandboxed python node, the cost of
+starting and tracking a run, statistics reads.
 
 Everything runs for real on this machine: an embedded Postgres (with pg_stat_statements, to
 count the SQL each start costs), a Temporal dev server and `runloom up` as a subprocess.
@@ -25,6 +26,7 @@ from rich.table import Table
 from temporalio.client import Client
 from tests.live import LiveStack, up_env
 
+from benchmarks.sandbox_bench import measure_python_call_overhead
 from runloom.compiler import compile_workflow
 from runloom.db.migrate import migrate
 from runloom.stack.ports import free_port
@@ -212,6 +214,11 @@ def main() -> None:
     results: dict[str, float] = {}
     with console.status("compiling graphs"):
         results.update(bench_compile())
+    with console.status("timing python node calls: in a worker thread vs a sandboxed runner"):
+        figures = measure_python_call_overhead(2000)
+    results.update(
+        {f"python_node_{k}": float(v) for k, v in figures.items() if isinstance(v, int | float)}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         postgres = EmbeddedPostgres(

@@ -16,7 +16,7 @@ from runloom.db.session import Claims, service_session
 from runloom.paths import temporal_cli_path
 from runloom.stack.ports import free_port
 from runloom.stack.postgres import EmbeddedPostgres
-from tests.live import LiveStack, up_env
+from tests.live import TEST_JWT_SECRET, LiveStack, up_env
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +108,7 @@ def live_stack(
         RUNLOOM_PORT=str(port),
         RUNLOOM_DATA_DIR=str(cwd / "data"),
         RUNLOOM_WORKER_HEARTBEAT_S="1",
+        RUNLOOM_JWT_SECRET=TEST_JWT_SECRET,
     )
     stack = LiveStack(env=env, port=port, cwd=cwd)
     stack.start()

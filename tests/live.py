@@ -11,6 +11,9 @@ from pathlib import Path
 
 import httpx
 
+# The live stack signs tokens with this, so that tests can forge expired or foreign ones.
+TEST_JWT_SECRET = "runloom-test-secret-" + "t" * 32
+
 
 def up_env(**settings: str) -> dict[str, str]:
     """This process's environment without runloom's or Temporal's settings, plus `settings`."""

@@ -44,5 +44,7 @@ def test_the_runtime_and_the_platform_agree_on_the_node_states_memo() -> None:
 
 
 def test_ui_link() -> None:
-    url = naming.temporal_ui_url(base="http://ui:8233/", namespace="ns", workflow_id="w", run_id="r")
+    url = naming.temporal_ui_url(
+        base="http://ui:8233/", namespace="ns", workflow_id="w", run_id="r"
+    )
     assert url == "http://ui:8233/namespaces/ns/workflows/w/r/history"

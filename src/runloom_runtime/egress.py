@@ -21,11 +21,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-import re
 import socket
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from runloom_runtime.egress_rules import (
+    ALLOW_SETTING,
+    IPAddress,
+    Network,
+    Rule,
+    is_ip,
+    normalize_host,
+    parse_allow,
+    parse_rules,
+)
 
 __all__ = [
     "ALLOW_SETTING",
@@ -44,116 +54,17 @@ __all__ = [
     "system_resolver",
 ]
 
-ALLOW_SETTING = "RUNLOOM_EGRESS_ALLOW"
 MAX_BODY_SETTING = "RUNLOOM_HTTP_MAX_BODY_MB"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 _MIB = 1024 * 1024
 _DENY_FIELD = "EgressPolicy.deny"
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # (host, port) -> the addresses to connect to, as IP literals.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 class EgressDenied(Exception):
     """An http node asked for a URL or an address the policy refuses."""
-
-
-# --- entries: host, host:port, CIDR -----------------------------------------------------
-
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_-]{1,63})*$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Rule:
-    """One parsed entry: a host name or a network, on one port or on every port."""
-
-    text: str
-    name: str | None = None
-    network: Network | None = None
-    port: int | None = None
-
-    def matches(self, *, address: IPAddress, port: int, host: str) -> bool:
-        if self.port is not None and self.port != port:
-            return False
-        if self.name is not None:
-            return self.name == host
-        return self.network is not None and address in self.network
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _port(text: str, *, entry: str, setting: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"{setting}: {entry!r} has no valid port (1-65535) after ':'")
-    return int(text)
-
-
-def _split_port(entry: str, *, setting: str) -> tuple[str, int | None]:
-    """``[v6]:port``, ``[v6]``, ``host:port`` or ``host``; a bare IPv6 address has no port."""
-    if entry.startswith("["):
-        inside, bracket, rest = entry[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise ValueError(f"{setting}: {entry!r} is not a valid [IPv6]:port entry")
-        return inside, _port(rest[1:], entry=entry, setting=setting) if rest else None
-    if entry.count(":") == 1:
-        host, _, port = entry.partition(":")
-        return host, _port(port, entry=entry, setting=setting)
-    return entry, None
-
-
-def _parse_rule(entry: str, *, setting: str) -> _Rule:
-    text = entry.strip()
-    if "/" in text:
-        base = text.partition("/")[0]
-        if not _is_ip(base):
-            raise ValueError(f"{setting}: {entry!r} is not a host, host:port or CIDR entry")
-        # The versioned class, for a precise error ("'33' is not a valid netmask").
-        v4 = ipaddress.ip_address(base).version == 4
-        try:
-            network: Network = ipaddress.IPv4Network(text) if v4 else ipaddress.IPv6Network(text)
-        except ValueError as err:
-            raise ValueError(f"{setting}: {entry!r} is not a valid CIDR ({err})") from None
-        return _Rule(text=str(network), network=network)
-    try:  # a bare IPv6 address holds colons, so try it before looking for a port
-        address = ipaddress.ip_address(text)
-        return _Rule(text=str(address), network=ipaddress.ip_network(address))
-    except ValueError:
-        pass
-    host, port = _split_port(text, setting=setting)
-    suffix = "" if port is None else f":{port}"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        name = _normalize_host(host)
-        if not _HOSTNAME.match(name):
-            raise ValueError(
-                f"{setting}: {entry!r} is not a host, host:port or CIDR entry"
-            ) from None
-        return _Rule(text=name + suffix, name=name, port=port)
-    shown = f"[{address}]" if address.version == 6 and port is not None else str(address)
-    return _Rule(text=shown + suffix, network=ipaddress.ip_network(address), port=port)
-
-
-def _parse_rules(entries: Sequence[str], *, setting: str) -> tuple[_Rule, ...]:
-    return tuple(_parse_rule(entry, setting=setting) for entry in entries)
-
-
-def parse_allow(text: str, *, setting: str = ALLOW_SETTING) -> tuple[str, ...]:
-    """Split a comma-separated setting into normalized entries, or raise ``ValueError``.
-
-    An entry is ``host``, ``host:port``, an IP address, ``[IPv6]:port`` or a CIDR such as
-    ``10.0.0.0/8``; the error names the bad entry and ``setting``.
-    """
-    entries = [part.strip() for part in text.split(",") if part.strip()]
-    return tuple(rule.text for rule in _parse_rules(entries, setting=setting))
 
 
 # --- the policy -------------------------------------------------------------------------
@@ -174,16 +85,16 @@ class EgressPolicy:
     deny: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     enforce: bool = True
-    _allow_rules: tuple[_Rule, ...] = field(init=False, repr=False, compare=False)
-    _deny_rules: tuple[_Rule, ...] = field(init=False, repr=False, compare=False)
+    _allow_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
+    _deny_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("allow", "deny"):
             if isinstance(getattr(self, name), str):  # would be parsed letter by letter
                 raise TypeError(f"EgressPolicy.{name} takes a tuple of entries; see parse_allow")
         # Parse once, so that a bad entry fails where the policy is built, not mid-run.
-        allow_rules = _parse_rules(tuple(self.allow), setting=ALLOW_SETTING)
-        deny_rules = _parse_rules(tuple(self.deny), setting=_DENY_FIELD)
+        allow_rules = parse_rules(tuple(self.allow), setting=ALLOW_SETTING)
+        deny_rules = parse_rules(tuple(self.deny), setting=_DENY_FIELD)
         object.__setattr__(self, "allow", tuple(rule.text for rule in allow_rules))
         object.__setattr__(self, "deny", tuple(rule.text for rule in deny_rules))
         object.__setattr__(self, "_allow_rules", allow_rules)
@@ -276,10 +187,6 @@ _V6_REFUSED = _networks(
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-def _normalize_host(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
-
-
 def _as_address(ip: str | IPAddress) -> IPAddress:
     address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
     if isinstance(address, ipaddress.IPv6Address):
@@ -322,7 +229,7 @@ def _target(*, host: str, address: IPAddress, port: int) -> str:
 
     if not host:
         return f"{shown(str(address))}:{port}"
-    if _is_ip(host):  # as the URL spells it: ::ffff:127.0.0.1 stays recognisable
+    if is_ip(host):  # as the URL spells it: ::ffff:127.0.0.1 stays recognisable
         return f"{shown(host)}:{port}"
     return f"{shown(host)}:{port} (address {address})"
 
@@ -344,7 +251,7 @@ def check_address(
     if not policy.enforce:
         return
     address = _as_address(ip)
-    name = _normalize_host(host)
+    name = normalize_host(host)
     target = _target(host=name, address=address, port=port)
     allowed = [r for r in policy._allow_rules if r.matches(address=address, port=port, host=name)]
     denied = address in platform_ips or any(
@@ -421,7 +328,7 @@ async def resolve_checked(
     answer could be another address (DNS rebinding). Refusing when any address is refused
     keeps a name from mixing a public address with a private one.
     """
-    name = _normalize_host(host)
+    name = normalize_host(host)
     try:  # the host as the URL spells it: "svc." and "svc" may differ by search domain
         addresses = tuple(await resolver(host.strip("[]"), port))
     except OSError as err:

@@ -1,15 +1,20 @@
 """Runs the code of `python` nodes inside an activity.
 
 The node's code is a function *body*. It reaches generated modules only as a string
-literal and is compiled here, at run time: the body is parsed and placed, as a syntax
-tree, inside ``def <node>(input, steps, item=None, index=None)`` so that line numbers in
-tracebacks match what the user wrote.
+literal and is compiled at run time: the body is parsed and placed, as a syntax tree,
+inside ``def <node>(input, steps, item=None, index=None)`` so that line numbers in
+tracebacks match what the user wrote. A read-only mapping ``secrets`` is a global of it.
+
+Where it runs: in a thread of this process by default (exports, tests). A runloom worker
+installs an *executor* with :func:`set_executor` instead, and every call then goes to an
+isolated runner process; this module keeps mapping the outcome onto Temporal the same way.
 
 An exception raised by the code becomes a *retryable* ``ApplicationError`` whose type is
 the exception's class name and whose message is the exception's message. Compiled
 workflows give python nodes a single attempt unless the node declares a retry policy,
 so by default a python error fails the run at once; a node that declares one is retried,
-and can still list exception class names as ``non_retryable_error_types``.
+and can still list exception class names as ``non_retryable_error_types``. Code that does
+not compile, and a result that is not JSON, fail without retry.
 """
 
 from __future__ import annotations
@@ -18,18 +23,48 @@ import ast
 import asyncio
 import functools
 import json
-from collections.abc import Callable, Mapping
+import types
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-__all__ = ["PARAMETERS", "build_function", "check_code", "run"]
+__all__ = [
+    "PARAMETERS",
+    "Executor",
+    "build_function",
+    "check_code",
+    "run",
+    "set_executor",
+    "wrap_body",
+]
 
 PARAMETERS = ("input", "steps", "item", "index")
 
+Executor = Callable[..., Awaitable[Mapping[str, Any]]]
+"""``await executor(code=, node_id=, args=, timeout_s=, secrets=)`` returns a reply:
+``{"ok": True, "output": ..., "logs"?: str}`` or ``{"ok": False, "error_type": str,
+"error_message": str, "non_retryable": bool, "traceback"?: str, "logs"?: str}``.
+``timeout_s`` is what is left of the activity's timeouts (None outside an activity)."""
 
-def _function_tree(code: str, name: str, filename: str) -> ast.Module:
+_executor: Executor | None = None
+_NO_SECRETS: Mapping[str, str] = types.MappingProxyType({})
+
+
+def set_executor(executor: Executor | None) -> None:
+    """Send every later call to ``executor`` (process-wide); None runs them in-thread."""
+    global _executor  # one executor per worker process, by design
+    _executor = executor
+
+
+def wrap_body(code: str, name: str, filename: str) -> ast.Module:
+    """Parse a function body and wrap it as ``def name(input, steps, item=None, index=None)``.
+
+    Self-contained on purpose (only ``ast`` and ``PARAMETERS``): the sandbox runner, which
+    cannot import this package, receives this function's source text.
+    """
     body = ast.parse(code, filename=filename, mode="exec").body or [ast.Pass()]
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
         if isinstance(node, ast.Yield | ast.YieldFrom | ast.Await):
@@ -58,18 +93,37 @@ def check_code(code: str, *, node_id: str) -> None:
 def build_function(code: str, *, node_id: str) -> Callable[..., Any]:
     """Compile ``code`` into a function of (input, steps, item, index)."""
     filename = f"<python node {node_id!r}>"
-    tree = _function_tree(code, "node", filename)
-    namespace: dict[str, Any] = {"__name__": "runloom_python_node"}
+    tree = wrap_body(code, "node", filename)
+    namespace: dict[str, Any] = {"__name__": "runloom_python_node", "secrets": _NO_SECRETS}
     exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 - running user code is the point
     function: Callable[..., Any] = namespace["node"]
     return function
 
 
-async def run(code: str, args: Mapping[str, Any], *, node_id: str) -> dict[str, Any]:
+def _with_secrets(function: Callable[..., Any], secrets: Mapping[str, str]) -> Callable[..., Any]:
+    # A copy with its own globals: concurrent calls of one cached function must not share.
+    assert isinstance(function, types.FunctionType)
+    namespace = {**function.__globals__, "secrets": types.MappingProxyType(dict(secrets))}
+    return types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__
+    )
+
+
+async def run(
+    code: str,
+    args: Mapping[str, Any],
+    *,
+    node_id: str,
+    secrets: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Run a python node's code with ``args`` (input, steps, item, index).
 
-    Returns ``{"output": <JSON>, "attempt": n}``.
+    Returns ``{"output": <JSON>, "attempt": n}``, plus ``"logs"`` when an executor captured
+    some output.
     """
+    call_args = {p: args.get(p) for p in PARAMETERS}
+    if _executor is not None:
+        return await _run_with(_executor, code, call_args, node_id=node_id, secrets=secrets)
     try:
         function = build_function(code, node_id=node_id)
     except SyntaxError as err:
@@ -78,7 +132,8 @@ async def run(code: str, args: Mapping[str, Any], *, node_id: str) -> dict[str, 
             type="SyntaxError",
             non_retryable=True,
         ) from err
-    call_args = {p: args.get(p) for p in PARAMETERS}
+    if secrets:
+        function = _with_secrets(function, secrets)
     try:
         # A thread keeps blocking user code from stalling the worker's event loop.
         result = await asyncio.to_thread(function, **call_args)
@@ -92,5 +147,63 @@ async def run(code: str, args: Mapping[str, Any], *, node_id: str) -> dict[str, 
             type="ResultNotJson",
             non_retryable=True,
         ) from err
-    attempt = activity.info().attempt if activity.in_activity() else None
-    return {"output": result, "attempt": attempt}
+    return {"output": result, "attempt": _attempt()}
+
+
+async def _run_with(
+    executor: Executor,
+    code: str,
+    args: dict[str, Any],
+    *,
+    node_id: str,
+    secrets: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    reply = await executor(
+        code=code,
+        node_id=node_id,
+        args=args,
+        timeout_s=_time_left(),
+        secrets=dict(secrets or {}),
+    )
+    if not reply.get("ok"):
+        raise ApplicationError(
+            str(reply.get("error_message")),
+            type=str(reply.get("error_type")),
+            non_retryable=bool(reply.get("non_retryable")),
+        )
+    result = {"output": reply.get("output"), "attempt": _attempt()}
+    if reply.get("logs"):
+        result["logs"] = reply["logs"]
+    return result
+
+
+def _attempt() -> int | None:
+    return activity.info().attempt if activity.in_activity() else None
+
+
+# The runner is stopped this much before Temporal's own timeout, so that the node fails
+# with the runner's clear TimeoutError rather than a bare "activity StartToClose timeout"
+# (the server's clock and this one also differ by a little).
+_TIMEOUT_MARGIN_S = 0.5
+
+
+def _time_left() -> float | None:
+    """Seconds the code may run: what is left before Temporal gives up on this attempt,
+    less a margin, if in an activity."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    now = datetime.now(UTC)
+    left: list[timedelta] = []
+    if info.start_to_close_timeout:
+        left.append(info.start_to_close_timeout - (now - _utc(info.started_time)))
+    if info.schedule_to_close_timeout:
+        left.append(info.schedule_to_close_timeout - (now - _utc(info.scheduled_time)))
+    if not left:
+        return None
+    remaining = min(left).total_seconds()
+    return max(remaining - min(_TIMEOUT_MARGIN_S, remaining / 4), 0.0)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

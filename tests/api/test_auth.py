@@ -6,8 +6,8 @@ import uuid
 import httpx
 import jwt
 
-from runloom.settings import DEVELOPMENT_JWT_SECRET
 from tests.api.conftest import SignUp
+from tests.live import TEST_JWT_SECRET
 
 
 async def test_signup_then_login_gives_a_working_token(anonymous: httpx.AsyncClient) -> None:
@@ -55,7 +55,7 @@ async def test_expired_tampered_and_unsigned_tokens_are_refused(
     api = await sign_up()
     now = int(time.time())
     base = {"sub": api.user_id, "role": "authenticated", "aud": "authenticated"}
-    expired = jwt.encode({**base, "iat": now - 100, "exp": now - 10}, DEVELOPMENT_JWT_SECRET)
+    expired = jwt.encode({**base, "iat": now - 100, "exp": now - 10}, TEST_JWT_SECRET)
     forged = jwt.encode({**base, "exp": now + 100}, "x" * 40)
     unsigned = jwt.encode({**base, "exp": now + 100}, None, algorithm="none")
     good = api.client.headers["Authorization"].split()[1]
@@ -88,7 +88,7 @@ async def test_a_supabase_style_token_creates_the_user_row_on_first_call(
             "email": "external@example.test",
             "exp": now + 600,
         },
-        DEVELOPMENT_JWT_SECRET,
+        TEST_JWT_SECRET,
     )
     response = await anonymous.get("/api/projects", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200

@@ -47,12 +47,13 @@ async def _seed_everything(pool: Pool, claims: Claims) -> dict[str, Any]:
             " VALUES (%s, '1', '', '', '', '', '{}', %s)",
             (wf["id"], uid),
         )
+    async with service_session(pool) as conn:
+        # Executions are the platform's to write (users start runs through the API).
         await conn.execute(
             "INSERT INTO workflow_executions (workflow_id, project_id, created_by) "
             "VALUES (%s, %s, %s)",
             (wf["id"], project_id, uid),
         )
-    async with service_session(pool) as conn:
         await conn.execute(
             "INSERT INTO workflow_workers (worker_id, project_id, task_queue_name, status) "
             "VALUES (%s, %s, %s, 'running')",
@@ -128,10 +129,6 @@ async def test_user_b_cannot_update_or_delete_rows_of_a(pool: Pool, make_user: M
             ("UPDATE workflows SET graph = '{}' WHERE id = %s", (ids["workflow_id"],)),
             ("DELETE FROM workflows WHERE id = %s", (ids["workflow_id"],)),
             ("DELETE FROM workflow_compiled_code WHERE workflow_id = %s", (ids["workflow_id"],)),
-            (
-                "UPDATE workflow_executions SET status = 'failed' WHERE workflow_id = %s",
-                (ids["workflow_id"],),
-            ),
             ("UPDATE users SET email = 'x@y.z' WHERE id = %s", (a["sub"],)),
         ]:
             cursor = await conn.execute(statement, args)  # type: ignore[arg-type]

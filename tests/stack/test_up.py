@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from runloom.stack.ports import free_port
+from runloom.stack.postgres import EmbeddedPostgres
 from tests.live import LiveStack, up_env
 
 
@@ -38,8 +39,9 @@ def test_up_serves_health_and_the_temporal_ui_and_keeps_data_across_restarts(
     ports: dict[str, int], tmp_path: Path
 ) -> None:
     stack = _stack(tmp_path, ports)
-    url = f"postgresql://postgres@127.0.0.1:{ports['pg']}/runloom"
     stack.start()
+    # The embedded server takes a password now; `up` keeps it beside its data.
+    url = EmbeddedPostgres(tmp_path / "data" / "postgres", ports["pg"]).url
     try:
         health = httpx.get(f"{stack.url}/api/health", timeout=5)
         assert health.json() == {"database": "ok", "temporal": "ok", "detail": None}

@@ -9,13 +9,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
+import psutil
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from runloom.compiler import CompiledWorkflow, compile_workflow
+from runloom.hardening import SANDBOX_MAPPING_CAPS
+from runloom.sandbox import SandboxLimits
 from runloom.worker import protocol
 from runloom.worker.protocol import BundleEntry
 from runloom.worker.spawn import worker_command, worker_environment
@@ -126,8 +130,18 @@ async def test_runs_code_with_a_clean_environment_and_limits(
             "probe@v1", {}, id=f"probe-{uuid.uuid4().hex}", task_queue=task_queue
         )
         assert "DATABASE_URL" not in result["env"]
-        assert result["as_limit"] == 900 * 1024 * 1024
+        # The node ran in a sandboxed runner, under its own limit; the worker has its own.
+        assert result["as_limit"] == SandboxLimits().memory_mb * 1024 * 1024
+        worker_limit = psutil.Process(child.proc.pid).rlimit(psutil.RLIMIT_AS)
+        assert worker_limit == (900 * 1024 * 1024, 900 * 1024 * 1024)
         assert os.getpgid(child.proc.pid) == child.proc.pid, "its own process group"
+        status = await asyncio.to_thread(Path(f"/proc/{child.proc.pid}/status").read_text)
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        kept = sum(1 << cap for cap in SANDBOX_MAPPING_CAPS) if os.geteuid() == 0 else 0
+        # No capability beyond what the sandbox needs: no DAC override, no ptrace, no kill.
+        assert int(fields["CapEff"], 16) & ~kept == 0, fields["CapEff"]
+        assert int(fields["CapBnd"], 16) & ~kept == 0, fields["CapBnd"]
+        assert fields["NoNewPrivs"].strip() == "1"
         heartbeat = await child.next(protocol.Heartbeat)
         while heartbeat.tasks_completed < 2:  # the activity and the workflow run
             heartbeat = await child.next(protocol.Heartbeat)

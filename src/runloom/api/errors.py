@@ -45,64 +45,69 @@ def _status_of(exc: Exception) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
+async def _runloom_error(_: Request, exc: Exception) -> JSONResponse:
+    code = _status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+
+
+async def _graph_invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GraphInvalid)
+    return JSONResponse(
+        {
+            "detail": f"the workflow graph has {len(exc.problems)} problem(s); fix them "
+            "and try again",
+            "problems": [
+                {
+                    "code": p.code,
+                    "message": p.message,
+                    "node_id": p.node_id,
+                    "edge_index": p.edge_index,
+                    "severity": p.severity,
+                }
+                for p in exc.problems
+            ],
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append(f"{where or 'body'}: {error.get('msg')}")
+    return JSONResponse(
+        {
+            "detail": "; ".join(problems) or "invalid request",
+            "errors": jsonable_encoder(exc.errors()),
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database pool exhausted: %s", exc)
+    return JSONResponse(
+        {"detail": "runloom is busy: no database connection was free in time; retry"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": "the database is unavailable (restarting or unreachable); retry shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def runloom_error(_: Request, exc: Exception) -> JSONResponse:
-        code = _status_of(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
-        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
-
-    async def graph_invalid(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, GraphInvalid)
-        return JSONResponse(
-            {
-                "detail": f"the workflow graph has {len(exc.problems)} problem(s); fix them "
-                "and try again",
-                "problems": [
-                    {
-                        "code": p.code,
-                        "message": p.message,
-                        "node_id": p.node_id,
-                        "edge_index": p.edge_index,
-                        "severity": p.severity,
-                    }
-                    for p in exc.problems
-                ],
-            },
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-            problems.append(f"{where or 'body'}: {error.get('msg')}")
-        return JSONResponse(
-            {
-                "detail": "; ".join(problems) or "invalid request",
-                "errors": jsonable_encoder(exc.errors()),
-            },
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-
-    async def pool_timeout(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database pool exhausted: %s", exc)
-        return JSONResponse(
-            {"detail": "runloom is busy: no database connection was free in time; retry"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "1"},
-        )
-
-    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", exc)
-        return JSONResponse(
-            {"detail": "the database is unavailable (restarting or unreachable); retry shortly"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "1"},
-        )
-
-    app.add_exception_handler(RunloomError, runloom_error)
-    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
-    app.add_exception_handler(PoolTimeout, pool_timeout)
-    app.add_exception_handler(GraphInvalid, graph_invalid)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(RunloomError, _runloom_error)
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
+    app.add_exception_handler(GraphInvalid, _graph_invalid)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -14,7 +14,12 @@ from rich.console import Console
 from runloom.api.app import create_app
 from runloom.db.migrate import MigrationError, migrate
 from runloom.errors import ConfigurationError
+from runloom.hardening import make_non_dumpable
 from runloom.settings import Settings, get_settings
+from runloom.stack.local_secrets import (
+    refuse_public_bind_with_development_secret,
+    with_local_jwt_secret,
+)
 from runloom.stack.ports import require_free_port
 from runloom.stack.services import Services, running_services
 
@@ -95,6 +100,7 @@ async def _background(settings: Settings, services: Services, stop: asyncio.Even
 
 
 def _serve(settings: Settings, services: Services, *, with_manager: bool = True) -> None:
+    refuse_public_bind_with_development_secret(settings)
     api = create_app(settings, database_url=services.database_url)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -136,8 +142,12 @@ def _serve(settings: Settings, services: Services, *, with_manager: bool = True)
 @app.command("up")
 def up() -> None:
     """Run everything on this machine: database, Temporal, migrations, API and UI."""
+    make_non_dumpable()
     settings = _settings()
     try:
+        # Unless one is configured, sign-in tokens are signed with a secret of this
+        # installation's own, never with the well-known development value.
+        settings = with_local_jwt_secret(settings)
         require_free_port(
             settings.runloom_port,
             what="runloom API",
@@ -172,13 +182,18 @@ def _existing_services(settings: Settings, *, command: str) -> Services:
 @app.command("api")
 def api_command() -> None:
     """Run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS."""
+    make_non_dumpable()
     settings = _settings()
-    _serve(settings, _existing_services(settings, command="api"), with_manager=False)
+    try:
+        _serve(settings, _existing_services(settings, command="api"), with_manager=False)
+    except ConfigurationError as exc:
+        raise _fail(exc) from exc
 
 
 @app.command("manager")
 def manager_command() -> None:
     """Run a worker manager and execution tracker against DATABASE_URL and TEMPORAL_ADDRESS."""
+    make_non_dumpable()
     settings = _settings()
     services = _existing_services(settings, command="manager")
 

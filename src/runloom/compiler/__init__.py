@@ -1,8 +1,8 @@
 """The workflow compiler: graph document -> validated -> Python Temporal code.
 
-Pipeline (each stage its own module, each tested on its own)::
+Pipeline (each stage in its own modules, each tested on its own)::
 
-    parse (model) -> validate -> name (identifiers) -> render -> check
+    parse (parse, model) -> validate (structure, validate) -> name (identifiers) -> render -> check
 
 >>> compiled = compile_workflow(graph, workflow_key="orders", version=3)
 >>> compiled.workflow_type
@@ -22,12 +22,13 @@ from runloom.compiler import export
 from runloom.compiler.check import check_module
 from runloom.compiler.errors import CompilerError, GeneratedCodeInvalid, GraphInvalid, Problem
 from runloom.compiler.identifiers import assign_names
-from runloom.compiler.model import Graph, _parse, child_workflow_keys, parse_graph
+from runloom.compiler.model import Graph
 from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions
+from runloom.compiler.parse import _parse, child_workflow_keys, parse_graph
 from runloom.compiler.render import render_modules
+from runloom.compiler.structure import check_structure
 from runloom.compiler.validate import (
     check_nodes,
-    check_structure,
     check_timeouts,
     check_workflow_key,
     validate_graph,

@@ -1,4 +1,4 @@
-"""Parse stage: the graph document as pydantic models.
+"""The graph document as pydantic models (parsed by :mod:`.parse`).
 
 Nodes form a discriminated union on ``type``; each type has its own ``config`` model with
 defaults. Node-level keys the canvas adds (``position``, ``selected``...) are ignored, but
@@ -7,14 +7,10 @@ unknown keys inside ``config`` are rejected so that a typo is reported instead o
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
-
-from runloom.compiler.errors import GraphInvalid, Problem
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 __all__ = [
     "MAX_GRAPH_BYTES",
@@ -35,7 +31,6 @@ __all__ = [
     "StartNode",
     "TransformNode",
     "WaitForSignalNode",
-    "parse_graph",
 ]
 
 MAX_NODES = 200
@@ -269,183 +264,3 @@ class Graph(BaseModel):
             if node.id == node_id:
                 return node
         raise KeyError(node_id)
-
-
-_NODE_ADAPTER: TypeAdapter[Node] = TypeAdapter(Node)
-_EDGE_ADAPTER: TypeAdapter[Edge] = TypeAdapter(Edge)
-
-
-@dataclass(frozen=True)
-class Skeleton:
-    """Ids, types and edges of every node, parsed or not: enough for structural checks."""
-
-    nodes: tuple[tuple[str, str], ...]
-    edges: tuple[Edge | None, ...]
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    graph: Graph | None
-    skeleton: Skeleton
-    nodes: tuple[Node, ...]
-    problems: tuple[Problem, ...]
-
-
-def _where(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "(node)"
-
-
-def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
-    kind = str(error["type"])
-    code = (
-        "out_of_range"
-        if kind
-        in {
-            "greater_than",
-            "greater_than_equal",
-            "less_than",
-            "less_than_equal",
-            "too_long",
-            "too_short",
-            "string_too_long",
-            "string_too_short",
-        }
-        else "invalid_field"
-    )
-    return code, str(error["msg"])
-
-
-def _node_problems(index: int, node_id: str | None, err: ValidationError) -> list[Problem]:
-    who = f"node {node_id!r}" if node_id is not None else f"node #{index}"
-    problems = []
-    for error in err.errors(include_url=False):
-        loc = list(error["loc"])
-        # The discriminated union puts the tag first in the location; drop it.
-        if loc and loc[0] in NODE_TYPES:
-            loc = loc[1:]
-        code, msg = _describe(error)
-        if error["type"] == "extra_forbidden":
-            code = "unknown_field"
-            msg = "this field is not known; check its spelling"
-        problems.append(Problem(code, f"{who}: field {_where(loc)}: {msg}.", node_id=node_id))
-    return problems
-
-
-def _parse(raw: Mapping[str, Any]) -> ParseResult:
-    problems: list[Problem] = []
-    if not isinstance(raw, Mapping):
-        problem = Problem("invalid_graph", "the graph must be a JSON object with nodes and edges.")
-        return ParseResult(None, Skeleton((), ()), (), (problem,))
-    try:
-        size = len(json.dumps(raw, allow_nan=False, separators=(",", ":")).encode())
-    except (TypeError, ValueError) as err:
-        problem = Problem("invalid_graph", f"the graph is not valid JSON data: {err}.")
-        return ParseResult(None, Skeleton((), ()), (), (problem,))
-    if size > MAX_GRAPH_BYTES:
-        problem = Problem(
-            "graph_too_large",
-            f"the graph is {size} bytes of JSON; the limit is {MAX_GRAPH_BYTES} bytes "
-            "(256 KiB). Split it into child workflows.",
-        )
-        return ParseResult(None, Skeleton((), ()), (), (problem,))
-    raw_nodes = raw.get("nodes")
-    raw_edges = raw.get("edges", [])
-    if not isinstance(raw_nodes, list) or not isinstance(raw_edges, list):
-        problem = Problem(
-            "invalid_graph", "the graph needs a list of `nodes` and a list of `edges`."
-        )
-        return ParseResult(None, Skeleton((), ()), (), (problem,))
-    if len(raw_nodes) > MAX_NODES:
-        problems.append(
-            Problem(
-                "too_many_nodes",
-                f"the graph has {len(raw_nodes)} nodes; the limit is {MAX_NODES}. "
-                "Move part of it into a child workflow.",
-            )
-        )
-    if len(raw_edges) > MAX_EDGES:
-        problems.append(
-            Problem(
-                "too_many_edges",
-                f"the graph has {len(raw_edges)} edges; the limit is {MAX_EDGES}.",
-            )
-        )
-    if problems:
-        return ParseResult(None, Skeleton((), ()), (), tuple(problems))
-
-    nodes: list[Node] = []
-    skeleton_nodes: list[tuple[str, str]] = []
-    for index, item in enumerate(raw_nodes):
-        node_id = item.get("id") if isinstance(item, Mapping) else None
-        if not isinstance(node_id, str) or not node_id:
-            problems.append(
-                Problem(
-                    "missing_id", f"node #{index} has no `id`; every node needs a unique string id."
-                )
-            )
-            continue
-        node_type = item.get("type")
-        if node_type not in NODE_TYPES:
-            problems.append(
-                Problem(
-                    "unknown_node_type",
-                    f"node {node_id!r} has unknown type {node_type!r}; use one of "
-                    + ", ".join(NODE_TYPES)
-                    + ".",
-                    node_id=node_id,
-                )
-            )
-            skeleton_nodes.append((node_id, "unknown"))
-            continue
-        skeleton_nodes.append((node_id, str(node_type)))
-        try:
-            nodes.append(_NODE_ADAPTER.validate_python(item))
-        except ValidationError as err:
-            problems.extend(_node_problems(index, node_id, err))
-
-    edges: list[Edge | None] = []
-    for index, item in enumerate(raw_edges):
-        try:
-            edges.append(_EDGE_ADAPTER.validate_python(item))
-        except ValidationError as err:
-            edges.append(None)
-            details = "; ".join(
-                f"{_where(e['loc'])}: {e['msg']}" for e in err.errors(include_url=False)
-            )
-            problems.append(
-                Problem(
-                    "invalid_edge",
-                    f"edge #{index} is invalid ({details}); an edge needs `source` and "
-                    "`target` node ids.",
-                    edge_index=index,
-                )
-            )
-    skeleton = Skeleton(tuple(skeleton_nodes), tuple(edges))
-    graph = None
-    if not problems:
-        graph = Graph(nodes=tuple(nodes), edges=tuple(e for e in edges if e is not None))
-    return ParseResult(graph, skeleton, tuple(nodes), tuple(problems))
-
-
-def parse_graph(raw: Mapping[str, Any]) -> Graph:
-    """Parse the builder's graph document; raise :class:`GraphInvalid` with every schema problem."""
-    result = _parse(raw)
-    if result.graph is None:
-        raise GraphInvalid(result.problems)
-    return result.graph
-
-
-def skeleton_of(graph: Graph) -> Skeleton:
-    return Skeleton(tuple((n.id, n.type) for n in graph.nodes), graph.edges)
-
-
-def child_workflow_keys(raw: Mapping[str, Any]) -> frozenset[str]:
-    """Keys of the workflows a graph starts as children (directly or as a for_each step),
-    from the nodes that parse; a graph with other problems still names its children."""
-    keys: set[str] = set()
-    for node in _parse(raw).nodes:
-        if isinstance(node, ChildWorkflowNode):
-            keys.add(node.config.workflow)
-        elif isinstance(node, ForEachNode) and isinstance(node.config.step, ChildWorkflowStep):
-            keys.add(node.config.step.config.workflow)
-    return frozenset(keys)

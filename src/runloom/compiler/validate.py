@@ -8,7 +8,6 @@ one year, activity timeouts up to one day.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -16,7 +15,6 @@ from jinja2 import TemplateSyntaxError
 
 from runloom.compiler.errors import Problem
 from runloom.compiler.model import (
-    BRANCHES,
     MAX_PYTHON_BYTES,
     ActivityNode,
     ChildWorkflowConfig,
@@ -30,18 +28,17 @@ from runloom.compiler.model import (
     Node,
     PythonConfig,
     PythonNode,
-    Skeleton,
     TransformNode,
     WaitForSignalNode,
-    skeleton_of,
 )
 from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions
+from runloom.compiler.parse import skeleton_of
+from runloom.compiler.structure import check_structure
 from runloom_runtime import python_node, templates
 
 __all__ = [
     "WORKFLOW_KEY_PATTERN",
     "check_nodes",
-    "check_structure",
     "check_timeouts",
     "check_workflow_key",
     "validate_graph",
@@ -73,221 +70,6 @@ def check_workflow_key(key: str, version: int) -> list[Problem]:
         )
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         problems.append(Problem("invalid_version", f"version {version!r} must be an integer >= 1."))
-    return problems
-
-
-# --- structure ------------------------------------------------------------------------
-
-
-def check_structure(skeleton: Skeleton) -> list[Problem]:
-    problems: list[Problem] = []
-    types: dict[str, str] = {}
-    for node_id, node_type in skeleton.nodes:
-        if node_id in types:
-            problems.append(
-                Problem(
-                    "duplicate_node_id",
-                    f"node id {node_id!r} is used by more than one node; "
-                    "give each node its own id.",
-                    node_id=node_id,
-                )
-            )
-        else:
-            types[node_id] = node_type
-
-    starts = [i for i, t in types.items() if t == "start"]
-    ends = [i for i, t in types.items() if t == "end"]
-    if not starts:
-        problems.append(Problem("missing_start", "the graph has no start node; add exactly one."))
-    for extra in starts[1:]:
-        problems.append(
-            Problem(
-                "multiple_starts",
-                f"node {extra!r} is a second start node (the first is {starts[0]!r}); "
-                "keep exactly one start.",
-                node_id=extra,
-            )
-        )
-    if not ends:
-        problems.append(
-            Problem(
-                "missing_end", "the graph has no end node; add one and connect the last step to it."
-            )
-        )
-    for extra in ends[1:]:
-        problems.append(
-            Problem(
-                "multiple_ends",
-                f"node {extra!r} is a second end node (the first is {ends[0]!r}); "
-                "join the branches into a single end node.",
-                node_id=extra,
-            )
-        )
-
-    successors: dict[str, list[str]] = defaultdict(list)
-    seen_edges: set[tuple[str, str, str | None]] = set()
-    for index, edge in enumerate(skeleton.edges):
-        if edge is None:
-            continue
-        ok = True
-        for role, ref in (("source", edge.source), ("target", edge.target)):
-            if ref not in types:
-                ok = False
-                problems.append(
-                    Problem(
-                        f"edge_unknown_{role}",
-                        f"edge #{index} ({edge.source!r} -> {edge.target!r}) has {role} {ref!r}, "
-                        "which is not a node of this graph; remove the edge or fix the id.",
-                        edge_index=index,
-                    )
-                )
-        if not ok:
-            continue
-        key = (edge.source, edge.target, edge.branch)
-        if key in seen_edges:
-            problems.append(
-                Problem(
-                    "duplicate_edge",
-                    f"edge #{index} repeats the edge {edge.source!r} -> {edge.target!r}; "
-                    "remove it.",
-                    node_id=edge.source,
-                    edge_index=index,
-                )
-            )
-            continue
-        seen_edges.add(key)
-        successors[edge.source].append(edge.target)
-        problems.extend(_branch_problems(index, edge.source, edge.target, edge.branch, types))
-        if types[edge.target] == "start":
-            problems.append(
-                Problem(
-                    "start_has_incoming",
-                    f"edge #{index} leads into the start node {edge.target!r}; "
-                    "nothing may run before start.",
-                    node_id=edge.target,
-                    edge_index=index,
-                )
-            )
-        if types[edge.source] == "end":
-            problems.append(
-                Problem(
-                    "end_has_outgoing",
-                    f"edge #{index} leaves the end node {edge.source!r}; "
-                    "the end node must be last.",
-                    node_id=edge.source,
-                    edge_index=index,
-                )
-            )
-
-    problems.extend(_cycle_problems(list(types), successors))
-    if starts:
-        reachable = _reachable(starts[0], successors)
-        for node_id in types:
-            if node_id not in reachable:
-                problems.append(
-                    Problem(
-                        "unreachable_node",
-                        f"node {node_id!r} cannot be reached from the start node {starts[0]!r}; "
-                        "connect it or delete it.",
-                        node_id=node_id,
-                    )
-                )
-        if ends:
-            predecessors: dict[str, list[str]] = defaultdict(list)
-            for source, targets in successors.items():
-                for target in targets:
-                    predecessors[target].append(source)
-            leads_to_end = _reachable(ends[0], predecessors)
-            for node_id in types:
-                if node_id in reachable and node_id not in leads_to_end:
-                    problems.append(
-                        Problem(
-                            "dead_end",
-                            f"no path leads from node {node_id!r} to the end node "
-                            f"{ends[0]!r}, so its "
-                            "result is never used; connect it onward.",
-                            node_id=node_id,
-                            severity="warning",
-                        )
-                    )
-    return problems
-
-
-def _branch_problems(
-    index: int, source: str, target: str, branch: str | None, types: dict[str, str]
-) -> list[Problem]:
-    source_type = types[source]
-    allowed = BRANCHES.get(source_type, (None,))
-    if branch in allowed:
-        return []
-    edge = f"edge #{index} ({source!r} -> {target!r})"
-    if source_type == "condition" and branch is None:
-        return [
-            Problem(
-                "missing_branch",
-                f"{edge} leaves condition node {source!r} without a branch; "
-                'label it "true" or "false".',
-                node_id=source,
-                edge_index=index,
-            )
-        ]
-    if source_type == "condition":
-        hint = 'use "true" or "false"'
-    elif source_type == "wait_for_signal":
-        hint = 'use "timeout" for the timeout path, or no branch for the signal path'
-    else:
-        hint = f"only condition and wait_for_signal edges take a branch; {source_type} edges do not"
-    return [
-        Problem(
-            "bad_branch",
-            f"{edge} has branch {branch!r}, which node {source!r} cannot take; {hint}.",
-            node_id=source,
-            edge_index=index,
-        )
-    ]
-
-
-def _reachable(root: str, successors: dict[str, list[str]]) -> set[str]:
-    seen = {root}
-    stack = [root]
-    while stack:
-        for nxt in successors.get(stack.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return seen
-
-
-def _cycle_problems(node_ids: Sequence[str], successors: dict[str, list[str]]) -> list[Problem]:
-    white, grey, black = 0, 1, 2
-    colour = dict.fromkeys(node_ids, white)
-    problems: list[Problem] = []
-    for root in node_ids:
-        if colour[root] != white:
-            continue
-        path: list[str] = [root]
-        iterators = [iter(successors.get(root, ()))]
-        colour[root] = grey
-        while iterators:
-            nxt = next(iterators[-1], None)
-            if nxt is None:
-                colour[path.pop()] = black
-                iterators.pop()
-            elif colour[nxt] == grey:
-                cycle = [*path[path.index(nxt) :], nxt]
-                problems.append(
-                    Problem(
-                        "cycle",
-                        "the graph loops: "
-                        + " -> ".join(repr(n) for n in cycle)
-                        + "; remove one of these edges (loop over data with a for_each node).",
-                        node_id=nxt,
-                    )
-                )
-            elif colour[nxt] == white:
-                colour[nxt] = grey
-                path.append(nxt)
-                iterators.append(iter(successors.get(nxt, ())))
     return problems
 
 

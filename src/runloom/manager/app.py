@@ -4,6 +4,7 @@ on one pool and one Temporal client (``runloom up`` runs the same)."""
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 from runloom.db import create_pool
 from runloom.manager import loops
@@ -13,8 +14,24 @@ from runloom.manager.tracker import ExecutionTracker
 from runloom.manager.workers import ProjectWorkerManager
 from runloom.services.temporal import connect
 from runloom.settings import Settings
+from runloom_runtime.egress import EgressPolicy, parse_allow
 
-__all__ = ["run_manager"]
+__all__ = ["platform_egress", "run_manager"]
+
+
+def platform_egress(settings: Settings, *, database_url: str) -> EgressPolicy:
+    """What http nodes may reach: public addresses, what the operator allows, and never
+    the platform's own services (refused even where they are public)."""
+    own = [settings.temporal_address, f"{settings.runloom_host}:{settings.runloom_port}"]
+    for url in (database_url, settings.temporal_ui_url):
+        parsed = urlsplit(url)
+        if parsed.hostname and parsed.port:
+            own.append(f"{parsed.hostname}:{parsed.port}")
+    return EgressPolicy(
+        allow=parse_allow(settings.runloom_egress_allow),
+        deny=tuple(dict.fromkeys(own)),
+        max_body_bytes=settings.runloom_http_max_body_mb * 1024 * 1024,
+    )
 
 
 async def run_manager(
@@ -38,7 +55,11 @@ async def run_manager(
             idle_timeout_s=settings.runloom_worker_idle_timeout_s,
             backlog_poll_s=settings.runloom_worker_backlog_poll_s,
             policy=RestartPolicy(max_restarts=settings.runloom_worker_max_restarts),
-            launch=WorkerLaunch(memory_mb=settings.runloom_worker_memory_mb),
+            launch=WorkerLaunch(
+                memory_mb=settings.runloom_worker_memory_mb,
+                python_isolation=settings.runloom_python_isolation,
+                egress=platform_egress(settings, database_url=database_url).to_json(),
+            ),
         )
         work = [loops.serve(manager, database_url=database_url, stop=stop)]
         if track:

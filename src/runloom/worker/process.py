@@ -217,6 +217,18 @@ class WorkerProcess:
         return _Serving(worker, bundle)
 
     async def run(self, stdin: asyncio.StreamReader) -> int:
+        from runloom.worker.user_code import UserCode
+
+        # Guards first: no activity may run before python nodes and http requests are
+        # confined.
+        user_code = UserCode(self.start)
+        user_code.install()
+        try:
+            return await self._serve(stdin)
+        finally:
+            await user_code.close()
+
+    async def _serve(self, stdin: asyncio.StreamReader) -> int:
         self.serving = await self._new_worker(self.start.bundle)
         self.output.send(
             protocol.Ready(
@@ -327,7 +339,19 @@ async def _main(output: _Output) -> int:
         return 1
 
 
+def _harden() -> None:
+    """Before anything else runs: no process of the same user may read this one's memory
+    or environment, and a worker started as root keeps no capability but the three the
+    sandbox needs to run each python node as nobody (no CAP_DAC_OVERRIDE, no
+    CAP_SYS_PTRACE, no CAP_KILL...)."""
+    from runloom.hardening import SANDBOX_MAPPING_CAPS, drop_capabilities, make_non_dumpable
+
+    make_non_dumpable()
+    drop_capabilities(keep=SANDBOX_MAPPING_CAPS if os.geteuid() == 0 else frozenset())
+
+
 def main() -> int:
+    _harden()
     _limit_memory()
     output = _Output()
     return asyncio.run(_main(output))
