@@ -126,6 +126,22 @@ CAP_SETFCAP = 31
 SANDBOX_MAPPING_CAPS = frozenset({CAP_SETGID, CAP_SETUID, CAP_SETFCAP})
 
 
+def _capset(keep: frozenset[int]) -> None:
+    """Effective and permitted: exactly ``keep``; inheritable: nothing."""
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()  # two 32-bit words of each set, all zero but what is kept
+    for cap in keep:
+        word, bit = divmod(cap, 32)
+        data[word].effective |= 1 << bit
+        data[word].permitted |= 1 << bit
+    libc = _libc()
+    libc.capset.argtypes = [ctypes.POINTER(_CapHeader), ctypes.POINTER(_CapData)]
+    libc.capset.restype = ctypes.c_int
+    if libc.capset(ctypes.byref(header), data) != 0:
+        errno = ctypes.get_errno()
+        raise HardeningError(f"capset failed: {os.strerror(errno)}")
+
+
 def drop_capabilities(*, keep: frozenset[int] = frozenset()) -> None:
     """Give up every capability of this process but ``keep`` for good; call it first thing,
     before any thread starts (capabilities belong to each thread, so a thread started
@@ -165,18 +181,7 @@ def drop_capabilities(*, keep: frozenset[int] = frozenset()) -> None:
                 _prctl(PR_CAPBSET_DROP, cap)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
-    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()  # two 32-bit words of each set, all zero but what is kept
-    for cap in keep:
-        word, bit = divmod(cap, 32)
-        data[word].effective |= 1 << bit
-        data[word].permitted |= 1 << bit
-    libc = _libc()
-    libc.capset.argtypes = [ctypes.POINTER(_CapHeader), ctypes.POINTER(_CapData)]
-    libc.capset.restype = ctypes.c_int
-    if libc.capset(ctypes.byref(header), data) != 0:
-        errno = ctypes.get_errno()
-        raise HardeningError(f"capset failed: {os.strerror(errno)}")
+    _capset(keep)
 
     kept = sum(1 << cap for cap in keep)
     left = {name: int(_status_field(name), 16) for name in ("CapInh", "CapAmb")}

@@ -48,6 +48,8 @@ class Project(Model):
     description: str | None
     task_queue_name: str
     is_active: bool
+    # Python nodes of the project may make guarded HTTP(S) requests (off: no network).
+    python_network: bool = False
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime

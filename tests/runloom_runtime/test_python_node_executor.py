@@ -94,7 +94,8 @@ async def test_the_executor_gets_the_time_left_of_the_activity(executor: FakeExe
     )
     result = await env.run(python_node.run, "return 1", {}, node_id="n")
     assert result["attempt"] == 2
-    assert 5.5 < executor.calls[0]["timeout_s"] <= 6.0
+    # Six seconds are left; the runner stops half a second before Temporal would.
+    assert 5.0 < executor.calls[0]["timeout_s"] <= 5.5
 
 
 async def test_in_thread_nodes_see_secrets_as_a_read_only_mapping() -> None:

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from runloom.sandbox import CallResult, RunnerPool, SandboxLimits, probe
+from tests.sandbox.loopback import guard_traffic
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 LIMITS = SandboxLimits(cpu_s=30, memory_mb=256, max_processes=32, file_size_mb=8)
@@ -128,3 +129,12 @@ async def wait_all_gone(processes: list[psutil.Process], within_s: float = 3.0) 
             return True
         await asyncio.sleep(0.02)
     return all(gone(p) for p in processes)
+
+
+@pytest.fixture
+def traffic_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Stops and lists any connection beyond loopback and any name lookup of the test
+    process (the worker's side of the proxy runs here); the test fails if one was tried."""
+    violations = guard_traffic(monkeypatch)
+    yield violations
+    assert violations == [], f"traffic beyond loopback was attempted: {violations}"

@@ -48,6 +48,11 @@ class ProjectCreate(Body):
 class ProjectUpdate(Body):
     name: Name | None = None
     description: str | None = Field(default=None, max_length=10_000)
+    python_network: bool | None = Field(
+        default=None,
+        description="Let python nodes make HTTP(S) requests, through the same guard as "
+        "http nodes (never loopback, private ranges or runloom's own services)",
+    )
 
 
 class ProjectEnvelope(BaseModel):

@@ -47,6 +47,7 @@ class ManagedWorker:
     task_queue: str
     worker_id: str
     row_id: UUID
+    python_network: bool = False
     supervisor: Supervisor | None = None
     status: WorkerStatus = "starting"
     loaded: tuple[str, ...] = ()

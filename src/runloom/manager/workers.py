@@ -8,9 +8,8 @@ its exit code and the tail of its stderr, and restarted as the
 :class:`~runloom.manager.restart_policy.RestartPolicy` says, until it gives up
 (``reason: crash_loop``) and only an explicit request starts the project again.
 
-Idle workers stop (``reason: idle``); a backlog on the project's task queue or a request
-through :mod:`runloom.services.worker_requests` starts them again (see
-:mod:`runloom.manager.loops`).
+Idle workers stop; a backlog on the queue or a request through
+:mod:`runloom.services.worker_requests` starts them again (:mod:`runloom.manager.loops`).
 """
 
 from __future__ import annotations
@@ -54,11 +53,8 @@ log = logging.getLogger(__name__)
 
 
 class ProjectWorkerManager:
-    """Starts, supervises, reloads and stops project worker processes.
-
-    :func:`runloom.manager.loops.serve` runs its loops; the methods can also be called
-    directly, which is what the tests do.
-    """
+    """Starts, supervises, reloads and stops project worker processes; its loops are in
+    :func:`runloom.manager.loops.serve`, and tests call its methods directly."""
 
     def __init__(
         self,
@@ -223,6 +219,7 @@ class ProjectWorkerManager:
             task_queue=project.task_queue_name,
             worker_id=worker_id,
             row_id=row_id,
+            python_network=project.python_network,
         )
         self.handles[project_id] = handle
         try:
@@ -263,6 +260,7 @@ class ProjectWorkerManager:
                 graceful_shutdown_s=self.launch.graceful_shutdown_s,
                 bundle=bundle_entries(handle.project_id, bundle),
                 python_isolation=self.launch.python_isolation,
+                python_network=handle.python_network,
                 egress=dict(self.launch.egress),
             )
         )

@@ -13,6 +13,10 @@ Each runner is a warm Python process in a bubblewrap jail (its own user, pid, mo
 network, ipc, uts and cgroup namespaces; no network; only the interpreter, the libraries
 and an empty scratch directory to see), with rlimits, a seccomp filter and a hard
 wall-clock timeout per call. See ``jail.py`` for what a runner sees.
+
+``RunnerPool(network=True)`` lets node code make HTTP(S) requests (urllib, http.client,
+requests, httpx) through the pool's :class:`EgressProxy`, which allows what the egress
+policy allows http nodes; the jail itself still has no network. See ``proxy.py``.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from runloom.sandbox.errors import SandboxError, SandboxUnavailableError
 from runloom.sandbox.jail import probe
 from runloom.sandbox.limits import Isolation, SandboxLimits
 from runloom.sandbox.pool import CallResult, RunnerPool
+from runloom.sandbox.proxy import EgressProxy
 from runloom_runtime import python_node
 
 __all__ = [
     "CallResult",
+    "EgressProxy",
     "Isolation",
     "RunnerPool",
     "SandboxError",

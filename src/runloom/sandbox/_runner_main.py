@@ -171,6 +171,7 @@ class Runtime:
         self.capture = Capture(int(hello["max_log_chars"]))
         self.raw_output = os.memfd_create("runloom-output")
         self.forked = False
+        self.own_threads = 1  # the runner's own: the main one, and the network relay's
         root = logging.getLogger()
         root.setLevel(logging.INFO)
         handler = logging.StreamHandler(self.capture)
@@ -296,7 +297,8 @@ class Runtime:
     def encode(self, reply: dict[str, Any], secrets: dict[str, str], *, recycle: bool) -> bytes:
         reply["logs"] = redact(self.capture.text(self.raw_output), secrets)
         # A fork or a thread left behind would outlive the call: start the next afresh.
-        reply["recycle"] = recycle or self.forked or _threads() > 1 or _has_children()
+        threads = _threads() > self.own_threads
+        reply["recycle"] = recycle or self.forked or threads or _has_children()
         # ASCII: a lone surrogate in the output stays an escape, valid on the wire.
         return json.dumps(reply, allow_nan=False).encode()
 
@@ -325,6 +327,13 @@ def redact(text: str, secrets: Mapping[str, str]) -> str:
     return text
 
 
+def start_network(network: Mapping[str, Any]) -> None:
+    """Network on: the forwarder to the worker's egress proxy (``_runner_network.py``)."""
+    namespace: dict[str, Any] = {"__name__": "runloom_network"}
+    exec(compile(network["source"], "<runloom network>", "exec"), namespace)  # noqa: S102
+    namespace["start"](str(network["socket"]))
+
+
 def main() -> None:
     # Whatever else the runner was started with (bubblewrap's set-up pipes) is not for
     # user code.
@@ -336,6 +345,9 @@ def main() -> None:
     sys.path.extend(hello.get("sys_path", []))
     runtime = Runtime(hello, channel)
     confine(hello)
+    if hello.get("network"):
+        start_network(hello["network"])  # after confine: the thread inherits the filter
+        runtime.own_threads += 1
     runtime.redirect_output()
     channel.write(json.dumps({"ready": True, "pid": os.getpid()}).encode())
     while (request := channel.read()) is not None:

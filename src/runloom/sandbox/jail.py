@@ -7,6 +7,11 @@ own ``/proc`` and a minimal ``/dev``. It has new user, pid, mount, ipc, uts, net
 cgroup namespaces: no other process to see, and no network (the namespace's own loopback
 leads nowhere, and the seccomp filter refuses IPv4 and IPv6 sockets besides).
 
+A pool with network on (``egress_socket`` set) keeps all that but binds its egress proxy's
+socket at ``JAIL_EGRESS_SOCKET`` and lets the runner open IPv4 and IPv6 sockets: they still
+reach only the jail's own loopback, where the runner's forwarder takes HTTP(S) requests to
+the proxy (see ``proxy.py``), the one way out.
+
 When the worker runs as root, the jail would map its user to host root, which the kernel
 exempts from ``RLIMIT_NPROC``. So the worker then writes the id maps itself (bubblewrap's
 ``--userns-block-fd``) to add one unprivileged host id, and the runner switches to it
@@ -29,6 +34,7 @@ from typing import Any
 from runloom.sandbox import seccomp
 from runloom.sandbox.errors import SandboxError
 from runloom.sandbox.limits import Isolation, SandboxLimits
+from runloom.sandbox.proxy import JAIL_EGRESS_SOCKET
 from runloom_runtime import python_node
 
 __all__ = ["JAIL_SITE_PACKAGES", "RUNNER_HOST_ID", "Jail", "probe", "venv_site_packages"]
@@ -62,6 +68,11 @@ def runner_source() -> str:
 
 
 @functools.cache
+def network_source() -> str:
+    return Path(__file__).with_name("_runner_network.py").read_text(encoding="utf-8")
+
+
+@functools.cache
 def wrapper_source() -> str:
     # One implementation of the body wrapping: python_node's, sent as text because the
     # runner cannot import runloom_runtime (temporalio is not its business).
@@ -83,6 +94,8 @@ class Jail:
     isolation: Isolation
     site_packages: Path | None
     hidden: Sequence[Path] = field(default_factory=tuple)
+    # The pool's egress proxy on the host (network on), or None (no network at all).
+    egress_socket: Path | None = None
 
     @property
     def maps_ids(self) -> bool:
@@ -104,8 +117,9 @@ class Jail:
             # Only in its own user namespace does the kernel count the runner's processes
             # alone; outside one, the worker's user's every thread would count.
             rlimits["RLIMIT_NPROC"] = limits.max_processes
+        network = self.egress_socket is not None
         try:
-            program = seccomp.build_filter(allow_processes=jailed).hex()
+            program = seccomp.build_filter(allow_processes=jailed, allow_network=network).hex()
         except SandboxError:
             if jailed:
                 raise
@@ -124,7 +138,14 @@ class Jail:
             "max_processes": limits.max_processes,
             "max_log_chars": MAX_LOG_CHARS,
             "max_reply_bytes": MAX_REPLY_BYTES,
+            "network": self._network(),
         }
+
+    def _network(self) -> dict[str, str] | None:
+        if self.egress_socket is None:
+            return None
+        path = JAIL_EGRESS_SOCKET if self.isolation == "on" else str(self.egress_socket)
+        return {"socket": path, "source": network_source()}
 
     def environment(self, *, home: str) -> dict[str, str]:
         return {**_ENV, "HOME": home}
@@ -181,6 +202,10 @@ class Jail:
         size = str(self.limits.file_size_mb * 1024 * 1024)
         for writable in ("/tmp", "/work"):  # noqa: S108 - fresh tmpfs inside the jail
             args += ["--perms", "1777", "--size", size, "--tmpfs", writable]
+        if self.egress_socket is not None:
+            for parent in reversed(Path(JAIL_EGRESS_SOCKET).parents[:-1]):
+                args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--bind", str(self.egress_socket), JAIL_EGRESS_SOCKET]
         # Whatever of the checkout or the data dir lies inside a bound tree is covered.
         checkout = _checkout()
         for secret in [*self.hidden, *([checkout] if checkout else [])]:

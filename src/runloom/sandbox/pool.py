@@ -6,12 +6,17 @@ process that is already running: no process start per call. A runner that overra
 time, died, or did something that could outlive the call (forked, left a thread behind,
 ran out of memory) is killed, and a fresh one is started in the background so that
 ``warm`` stay ready. Runners are also replaced after ``recycle_after`` calls.
+
+Runners have no network unless the pool is made with ``network=True``: then node code
+reaches HTTP(S) servers through the pool's egress proxy (``proxy.py``), which allows what
+the egress policy allows http nodes, and nothing else leaves the jail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import logging
 import time
 from collections.abc import Coroutine, Mapping, Sequence
@@ -23,6 +28,8 @@ from runloom.sandbox.errors import SandboxError, SandboxUnavailableError
 from runloom.sandbox.jail import Jail, probe, venv_site_packages
 from runloom.sandbox.limits import Isolation, SandboxLimits
 from runloom.sandbox.process import RunnerDied, RunnerProcess, encode
+from runloom.sandbox.proxy import EgressProxy
+from runloom_runtime.egress import EgressPolicy
 
 __all__ = ["CallResult", "RunnerPool"]
 
@@ -75,17 +82,25 @@ class RunnerPool:
         default_timeout_s: float = 60.0,
         import_site_packages: bool = True,
         hidden_paths: Sequence[Path] = (),
+        network: bool = False,
+        egress: EgressPolicy | EgressProxy | None = None,
     ) -> None:
         """``size``: most runners at once (so most concurrent calls); ``warm``: runners
         kept started; ``isolation="off"`` runs them as plain processes (still separate,
         with limits and timeouts) on hosts that cannot isolate, for single-user installs.
         ``import_site_packages`` lets nodes import the worker's installed libraries.
         ``hidden_paths`` (the data dir, say) are covered if they lie in a bound tree.
+        ``network=True`` lets nodes make HTTP(S) requests through an egress proxy that
+        enforces ``egress``: a policy (by default ``runloom_runtime.egress.current()``,
+        read on each connection), or a proxy of one's own (its resolver, connector,
+        limits). With isolation "off" nothing forces code through the proxy.
         """
         if size < 1 or not 0 <= warm <= size:
             raise ValueError("RunnerPool needs size >= 1 and 0 <= warm <= size")
         if isolation not in ("on", "off"):
             raise ValueError(f"isolation must be 'on' or 'off', not {isolation!r}")
+        if egress is not None and not network:
+            raise ValueError("RunnerPool: egress applies only with network=True")
         self.limits = limits or SandboxLimits()
         self.isolation: Isolation = isolation
         self._size = size
@@ -104,6 +119,10 @@ class RunnerPool:
         self._warming: set[asyncio.Task[None]] = set()
         self._failed_at = float("-inf")
         self._closed = False
+        self.network = network
+        self._proxy: EgressProxy | None = None
+        if network:
+            self._proxy = egress if isinstance(egress, EgressProxy) else EgressProxy(egress)
 
     async def start(self) -> None:
         """Check that the host can isolate (when asked to) and start ``warm`` runners."""
@@ -113,6 +132,8 @@ class RunnerPool:
                 "namespaces available to bubblewrap, or set RUNLOOM_PYTHON_ISOLATION=off "
                 "to run them without isolation (acceptable only for single-user installs)."
             )
+        if self._proxy is not None:
+            await self._start_proxy(self._proxy)
         runners = await asyncio.gather(
             *(self._start_runner() for _ in range(self._warm)), return_exceptions=True
         )
@@ -166,6 +187,11 @@ class RunnerPool:
         finally:
             self._give_back(runner, keep=keep)
 
+    @property
+    def egress_proxy(self) -> EgressProxy | None:
+        """The proxy that node requests go through (network on), else None."""
+        return self._proxy
+
     def runner_pids(self) -> list[int]:
         """Host pids of the runners alive now (the bubblewrap process when isolated)."""
         return sorted(r.pid for r in self._runners)
@@ -180,6 +206,8 @@ class RunnerPool:
         for task in self._warming:
             task.cancel()  # kills what it started; kills already under way are awaited
         await asyncio.gather(*(r.kill() for r in runners), *self._tasks, return_exceptions=True)
+        if self._proxy is not None:
+            await self._proxy.close()
 
     async def __aenter__(self) -> RunnerPool:
         await self.start()
@@ -187,6 +215,15 @@ class RunnerPool:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def _start_proxy(self, proxy: EgressProxy) -> None:
+        if self.isolation == "off":
+            log.warning(
+                "python nodes have network with isolation off: their requests go through "
+                "the egress proxy by default, but nothing keeps their code from going around"
+            )
+        await proxy.start()
+        self._jail = dataclasses.replace(self._jail, egress_socket=proxy.path)
 
     async def _acquire(self) -> RunnerProcess:
         while True:

@@ -77,6 +77,7 @@ async def update_project(
     name: str | None,
     description: str | None,
     set_description: bool,
+    python_network: bool | None = None,
 ) -> Project:
     try:
         cur = await conn.execute(
@@ -86,6 +87,7 @@ async def update_project(
                 "name": name,
                 "description": description,
                 "set_description": set_description,
+                "python_network": python_network,
             },
         )
     except psycopg.errors.UniqueViolation as exc:

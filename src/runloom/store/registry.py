@@ -53,6 +53,7 @@ class ClaimedElsewhereError(ConflictError):
 class ProjectQueue:
     project_id: UUID
     task_queue_name: str
+    python_network: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,11 @@ async def project_queue(conn: Conn, project_id: UUID) -> ProjectQueue:
     row = await cur.fetchone()
     if row is None:
         raise NotFoundError(f"project {project_id} does not exist")
-    return ProjectQueue(project_id=row["id"], task_queue_name=row["task_queue_name"])
+    return ProjectQueue(
+        project_id=row["id"],
+        task_queue_name=row["task_queue_name"],
+        python_network=row["python_network"],
+    )
 
 
 async def expire_stale(

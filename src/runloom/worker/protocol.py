@@ -63,6 +63,8 @@ class Start:
     bundle: tuple[BundleEntry, ...]
     # How python nodes run: "on" (kernel sandbox) or "off" (a plain child process).
     python_isolation: str = "on"
+    # The project lets its python nodes make HTTP(S) requests through the egress guard.
+    python_network: bool = False
     # runloom_runtime.egress.EgressPolicy.to_json() of the http nodes' guard.
     egress: dict[str, Any] = field(default_factory=dict)
 

@@ -58,6 +58,15 @@ export function useCreateProject() {
   });
 }
 
+export function useUpdateProject(id: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name?: string; description?: string | null; python_network?: boolean }) =>
+      api.patch<{ project: Project }>(`/api/projects/${id}`, body).then((r) => r.project),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.projects }),
+  });
+}
+
 export type WorkerAction = "start" | "stop" | "restart";
 
 export function useWorkerAction(projectId: string) {

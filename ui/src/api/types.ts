@@ -34,6 +34,7 @@ export interface Project {
   name: string;
   description: string | null;
   task_queue_name: string;
+  python_network?: boolean;
   created_at: string;
   updated_at: string;
   total_workflow_executions: number | null;

@@ -1,5 +1,6 @@
 import { Link, useParams } from "react-router-dom";
-import { useProject, useWorkflows } from "../api/hooks";
+import { useProject, useUpdateProject, useWorkflows } from "../api/hooks";
+import type { Project } from "../api/types";
 import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
 import { WorkerControls, WorkerIndicator } from "../components/workers";
 import { formatDate, formatNumber, formatRelative } from "../lib/format";
@@ -45,6 +46,8 @@ export function ProjectPage() {
           }
         />
       </section>
+
+      <PythonNetwork project={p} />
 
       <section className="section">
         <h2>Workflows</h2>
@@ -109,5 +112,29 @@ export function ProjectPage() {
         )}
       </section>
     </div>
+  );
+}
+
+function PythonNetwork({ project }: { project: Project }) {
+  const update = useUpdateProject(project.id);
+  const on = project.python_network ?? false;
+  return (
+    <section className="card">
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          checked={on}
+          disabled={update.isPending}
+          onChange={(e) => update.mutate({ python_network: e.target.checked })}
+        />{" "}
+        Python nodes may make HTTP(S) requests
+      </label>
+      <p className="muted small">
+        {on
+          ? "Through the same guard as HTTP nodes: never to this machine, private networks or runloom's own services."
+          : "Off: python nodes have no network at all. Turning it on restarts the project's worker."}
+      </p>
+      {update.isError && <p className="error">{String(update.error)}</p>}
+    </section>
   );
 }

@@ -42,13 +42,18 @@ async def update_project(
     project_id: uuid.UUID, body: ProjectUpdate, user: CurrentUser, pool: PoolDep
 ) -> ProjectEnvelope:
     async with user_session(pool, user.claims) as conn:
+        before = await projects.get_project(conn, project_id)
         project = await projects.update_project(
             conn,
             project_id,
             name=body.name,
             description=body.description,
             set_description="description" in body.model_fields_set,
+            python_network=body.python_network,
         )
+    if project.python_network != before.python_network and before.workers:
+        # Runners get their network when they start: the worker starts over.
+        await worker_requests.request_restart(pool, project_id=project_id)
     return ProjectEnvelope(project=project)
 
 
