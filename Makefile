@@ -6,7 +6,7 @@ UI_BUILD := src/runloom/static/index.html
 UI_SOURCES := $(shell find ui/src ui/public ui/index.html ui/package.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: up test lint bench ui system-deps clean
+.PHONY: up test lint bench fuzz ui system-deps clean
 
 up: .venv/.synced ui
 	.venv/bin/runloom up
@@ -22,6 +22,15 @@ lint: .venv/.synced
 
 bench: .venv/.synced
 	.venv/bin/python -m benchmarks
+
+# The OpenAPI fuzz of `make test` (tests/api/test_fuzz.py), with many random examples.
+fuzz: .venv/.synced
+	RUNLOOM_FUZZ_EXAMPLES=$${RUNLOOM_FUZZ_EXAMPLES:-500} .venv/bin/pytest tests/api/test_fuzz.py -p no:cacheprovider --timeout=7200
+
+# Faults under load (benchmarks/chaos.py): writes benchmarks/CHAOS.md, fails if a run is lost.
+.PHONY: chaos
+chaos: .venv/.synced
+	.venv/bin/python -m benchmarks.chaos
 
 $(UV):
 	python3 -m venv .tools

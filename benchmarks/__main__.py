@@ -27,6 +27,7 @@ from temporalio.client import Client
 from tests.live import LiveStack, up_env
 
 from benchmarks.sandbox_bench import measure_python_call_overhead
+from benchmarks.streams_bench import bench_streams
 from runloom.compiler import compile_workflow
 from runloom.db.migrate import migrate
 from runloom.stack.ports import free_port
@@ -245,6 +246,12 @@ def main() -> None:
                     TEMPORAL_ADDRESS=temporal.address,
                     RUNLOOM_PORT=str(port),
                     RUNLOOM_DATA_DIR=str(work / "data"),
+                    # The benchmarks sign up many users and start RUNS runs as fast as
+                    # they can, all left open: budgets far above what they use.
+                    RUNLOOM_RATE_AUTH_PER_MINUTE="100000",
+                    RUNLOOM_RATE_AUTH_EMAIL_PER_MINUTE="100000",
+                    RUNLOOM_RATE_STARTS_BURST=str(RUNS + 10),
+                    RUNLOOM_QUOTA_OPEN_RUNS=str(RUNS + 10),
                 ),
                 port=port,
                 cwd=work,
@@ -252,6 +259,8 @@ def main() -> None:
             stack.start()
             try:
                 results.update(asyncio.run(bench_runs(stack.url, temporal.address, admin)))
+                with console.status("500 live streams on one API process"):
+                    results.update(asyncio.run(bench_streams(stack.url, admin)))
             finally:
                 stack.stop()
         finally:

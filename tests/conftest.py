@@ -109,6 +109,9 @@ def live_stack(
         RUNLOOM_DATA_DIR=str(cwd / "data"),
         RUNLOOM_WORKER_HEARTBEAT_S="1",
         RUNLOOM_JWT_SECRET=TEST_JWT_SECRET,
+        # Every test user signs up from 127.0.0.1; tests/api/test_limits.py tests the limit.
+        RUNLOOM_RATE_AUTH_PER_MINUTE="100000",
+        RUNLOOM_STREAMS_PER_USER="5",
     )
     stack = LiveStack(env=env, port=port, cwd=cwd)
     stack.start()

@@ -21,3 +21,22 @@ class ConflictError(RunloomError):
 
 class InvalidRequestError(RunloomError):
     """The request is well-formed but asks for something that cannot be done."""
+
+
+class QuotaExceededError(RunloomError):
+    """A per-user quota would be exceeded. ``quota`` names it and ``setting`` is the
+    environment variable that sets it, so that the message can say what to change."""
+
+    def __init__(self, message: str, *, quota: str, setting: str, limit: int) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.setting = setting
+        self.limit = limit
+
+
+class RateLimitedError(RunloomError):
+    """Too many requests of one kind in too short a time; retry after ``retry_after_s``."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

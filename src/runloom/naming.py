@@ -24,6 +24,7 @@ __all__ = [
     "NODE_STATES_QUERY",
     "WorkflowType",
     "activity_type",
+    "execution_id_of",
     "module_base",
     "parse_workflow_type",
     "statistics_activity_name",
@@ -94,6 +95,15 @@ def task_queue_name(*, user_id: uuid.UUID, project_id: uuid.UUID) -> str:
 
 def temporal_workflow_id(*, key: str, execution_id: uuid.UUID) -> str:
     return f"{key}-{execution_id}"
+
+
+def execution_id_of(temporal_workflow_id: str) -> uuid.UUID | None:
+    """The execution id in a workflow id :func:`temporal_workflow_id` built; None for ids
+    runloom did not build (child workflows, runs started elsewhere)."""
+    try:
+        return uuid.UUID(temporal_workflow_id[-36:])
+    except ValueError:
+        return None
 
 
 def module_base(*, project_id: uuid.UUID, key: str, version: int, code_id: uuid.UUID) -> str:

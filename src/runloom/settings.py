@@ -45,6 +45,27 @@ class Settings(BaseSettings):
     # Private addresses http nodes may reach anyway: host, host:port or CIDR, comma-separated.
     runloom_egress_allow: str = ""
     runloom_http_max_body_mb: int = Field(default=10, ge=1, le=1024)
+    # Rate limits (token buckets in each API process; 0 turns one off): sign-up and
+    # sign-in per client IP and per email, run starts per user (a bucket of `burst`).
+    runloom_rate_auth_per_minute: int = Field(default=20, ge=0)
+    runloom_rate_auth_email_per_minute: int = Field(default=10, ge=0)
+    runloom_rate_starts_per_minute: int = Field(default=600, ge=0)
+    runloom_rate_starts_burst: int = Field(default=100, ge=1)
+    # Quotas per user; the last two are compiled into each version and enforced as it runs.
+    runloom_quota_projects: int = Field(default=50, ge=1)
+    runloom_quota_workers: int = Field(default=20, ge=1)
+    runloom_quota_open_runs: int = Field(default=1000, ge=1)
+    runloom_quota_for_each_items: int = Field(default=10_000, ge=1)
+    runloom_quota_step_output_kb: int = Field(default=1024, ge=1)
+    # Live run streams (server-sent events) one user, and one API process, may hold open.
+    runloom_streams_per_user: int = Field(default=50, ge=1)
+    runloom_streams_per_process: int = Field(default=2000, ge=1)
+    # Graphs compile in child processes: this many at once, each within this many seconds
+    # and MiB, and at most `queue` more requests waiting for one (then 503, retry).
+    runloom_compile_workers: int = Field(default=2, ge=1, le=64)
+    runloom_compile_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    runloom_compile_memory_mb: int = Field(default=512, ge=64)
+    runloom_compile_queue: int = Field(default=8, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

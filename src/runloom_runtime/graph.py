@@ -12,6 +12,7 @@ Workflow tasks created this way are deterministic: Temporal's event loop orders 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +21,21 @@ from typing import Any, Literal
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
+from runloom_runtime import live
 from runloom_runtime.templates import TemplateEvaluationError
 
 # Memo key of the final node states (also the patch id that introduced the memo).
 NODE_STATES_MEMO = "runloom_node_states"
 
-__all__ = ["Branch", "GraphRun", "NodeStatus", "failure_message", "map_bounded"]
+__all__ = [
+    "Branch",
+    "GraphRun",
+    "NodeStatus",
+    "as_items",
+    "failure_message",
+    "map_bounded",
+    "output_size",
+]
 
 NodeStatus = Literal["pending", "running", "completed", "failed", "skipped"]
 
@@ -74,8 +84,18 @@ def failure_message(err: BaseException) -> str:
 class GraphRun:
     """State of every node of one workflow run; exposed through the `node_states` query."""
 
-    def __init__(self, node_ids: Iterable[str], *, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        node_ids: Iterable[str],
+        *,
+        now: Callable[[], datetime],
+        max_output_bytes: int | None = None,
+    ) -> None:
+        """``max_output_bytes`` bounds each node's output (as compact JSON); code compiled
+        without it has no bound, so versions stored before the bound existed replay as
+        they ran."""
         self._now = now
+        self._max_output_bytes = max_output_bytes
         self._states = {node_id: _NodeState() for node_id in node_ids}
         self._branches: dict[str, str | None] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -139,15 +159,20 @@ class GraphRun:
         if not taken:
             state.status = "skipped"
             state.finished_at = now
+            live.report(node_id, state.as_dict())
             return
         state.status = "running"
         state.started_at = now
+        live.report(node_id, state.as_dict())
         try:
             result = await body()
+            output = result.output if isinstance(result, Branch) else result
+            self._check_output_size(output)
         except (FailureError, TemplateEvaluationError) as err:
             state.status = "failed"
             state.finished_at = self._now()
             state.error = failure_message(err)
+            live.report(node_id, state.as_dict())
             raise ApplicationError(
                 f"node {node_id!r} failed: {state.error}",
                 type="NodeFailed",
@@ -158,14 +183,33 @@ class GraphRun:
             state.finished_at = self._now()
             state.error = "cancelled"
             raise
-        if isinstance(result, Branch):
-            self._branches[node_id] = result.branch
-            result = result.output
-        else:
-            self._branches[node_id] = None
-        self.steps[node_id] = result
+        self._branches[node_id] = result.branch if isinstance(result, Branch) else None
+        self.steps[node_id] = output
         state.status = "completed"
         state.finished_at = self._now()
+        live.report(node_id, state.as_dict())
+
+    def _check_output_size(self, output: Any) -> None:
+        limit = self._max_output_bytes
+        if limit is None:
+            return
+        size = output_size(output)
+        if size > limit:
+            raise ApplicationError(
+                f"its output is {size} bytes of JSON, over the limit of {limit} bytes per "
+                "node output (RUNLOOM_QUOTA_STEP_OUTPUT_KB); return less, for example a "
+                "reference to data kept elsewhere",
+                type="StepOutputTooLarge",
+                non_retryable=True,
+            )
+
+
+def output_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON: what a node's output costs to keep in
+    ``steps``, the run's history and its recorded result. Deterministic, so it may decide
+    a workflow's path."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8"))
 
 
 async def map_bounded(
@@ -184,14 +228,29 @@ async def map_bounded(
     return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))
 
 
-def as_items(value: Any, *, node_id: str) -> list[Any]:
-    """The list a for_each node iterates; anything else is the user's mistake, said plainly."""
+def as_items(value: Any, *, node_id: str, max_items: int | None = None) -> list[Any]:
+    """The list a for_each node iterates; anything else is the user's mistake, said plainly.
+
+    ``max_items`` (compiled in from RUNLOOM_QUOTA_FOR_EACH_ITEMS) bounds how many items
+    one node may map: each item is at least one activity or child workflow in the run's
+    history.
+    """
     if isinstance(value, list):
-        return value
-    if isinstance(value, Mapping):
-        return [{"key": k, "value": v} for k, v in value.items()]
-    raise ApplicationError(
-        f"for_each node {node_id!r}: items must be a list, got {type(value).__name__}",
-        type="ItemsNotAList",
-        non_retryable=True,
-    )
+        items = value
+    elif isinstance(value, Mapping):
+        items = [{"key": k, "value": v} for k, v in value.items()]
+    else:
+        raise ApplicationError(
+            f"for_each node {node_id!r}: items must be a list, got {type(value).__name__}",
+            type="ItemsNotAList",
+            non_retryable=True,
+        )
+    if max_items is not None and len(items) > max_items:
+        raise ApplicationError(
+            f"for_each node {node_id!r}: {len(items)} items, over the limit of {max_items} "
+            "items per for_each node (RUNLOOM_QUOTA_FOR_EACH_ITEMS); split the list or "
+            "process it in batches",
+            type="TooManyItems",
+            non_retryable=True,
+        )
+    return items

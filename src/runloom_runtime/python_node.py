@@ -34,6 +34,7 @@ from temporalio.exceptions import ApplicationError
 __all__ = [
     "PARAMETERS",
     "Executor",
+    "NestedTooDeeplyError",
     "build_function",
     "check_code",
     "run",
@@ -84,9 +85,22 @@ def wrap_body(code: str, name: str, filename: str) -> ast.Module:
     return ast.fix_missing_locations(module)
 
 
+class NestedTooDeeplyError(SyntaxError):
+    """The code nests brackets, operators or calls deeper than Python can parse."""
+
+
 def check_code(code: str, *, node_id: str) -> None:
-    """Raise ``SyntaxError`` if ``code`` is not a valid function body."""
-    build_function(code, node_id=node_id)
+    """Raise ``SyntaxError`` if ``code`` is not a valid function body
+    (:class:`NestedTooDeeplyError` if Python's parser or compiler gives up on its depth)."""
+    try:
+        build_function(code, node_id=node_id)
+    except (RecursionError, MemoryError) as err:
+        # `-` * 30_000 + `1` exhausts the parser's stack (MemoryError), `1+` * 1_000 the
+        # compiler's recursion: neither is a crash of runloom, both are the code's shape.
+        raise NestedTooDeeplyError(
+            f"the code is nested too deeply to parse ({type(err).__name__}): split long "
+            "chains of operators, calls or brackets into several statements"
+        ) from None
 
 
 @functools.lru_cache(maxsize=256)
@@ -126,7 +140,7 @@ async def run(
         return await _run_with(_executor, code, call_args, node_id=node_id, secrets=secrets)
     try:
         function = build_function(code, node_id=node_id)
-    except SyntaxError as err:
+    except (SyntaxError, RecursionError, MemoryError) as err:
         raise ApplicationError(
             f"python node {node_id!r} does not compile: {err}",
             type="SyntaxError",

@@ -155,3 +155,23 @@ async def test_a_python_node_that_computes_still_returns_its_value(
     )
     assert execution["status"] == "completed", execution
     assert execution["output"] == {"r": 3628800}
+
+
+async def test_python_network_is_off_by_default_and_guarded_when_on(
+    sign_up: SignUp, live_server: str
+) -> None:
+    api = await sign_up()
+    project = await new_project(api, "networked")
+    fetch_api = python(
+        "import urllib.request\n"
+        f"return urllib.request.urlopen('{live_server}/api/health', timeout=5).read().decode()"
+    )
+    off = await _run(api, project["id"], "net-off", fetch_api)
+    assert off["status"] == "failed" and "Errno 1" in (off["error"] or ""), off
+
+    changed = await api.ok("PATCH", f"/api/projects/{project['id']}", json={"python_network": True})
+    assert changed["project"]["python_network"] is True
+    on = await _run(api, project["id"], "net-on", fetch_api)
+    # Reachable network now, but never the platform itself (nor loopback, nor private).
+    assert on["status"] == "failed", on
+    assert "may not reach" in (on["error"] or ""), on

@@ -143,11 +143,13 @@ async def serving(
         await server.wait_closed()
 
 
-def self_signed(directory: Path) -> ssl.SSLContext | None:
-    """A server context with a fresh self-signed certificate, or None without openssl."""
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, str] | None:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and the
+    certificate (PEM); None without openssl."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     command = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"]
     command += ["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=loopback"]
+    command += ["-addext", "subjectAltName=IP:127.0.0.1"]
     try:
         subprocess.run(
             [*command, "-keyout", str(key), "-out", str(cert)],
@@ -159,7 +161,7 @@ def self_signed(directory: Path) -> ssl.SSLContext | None:
         return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    return context
+    return context, cert.read_text()
 
 
 NAMES = {

@@ -7,11 +7,12 @@ nothing, and ``traffic_guard`` fails the test if anything in this process tried)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
+import ssl
 import stat
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from runloom.sandbox import EgressProxy, RunnerPool
-from runloom.sandbox.jail import RUNNER_HOST_ID, Jail, venv_site_packages
+from runloom.sandbox.jail import RUNNER_HOST_ID, Jail, trust_store, venv_site_packages
 from runloom.sandbox.proxy import JAIL_EGRESS_SOCKET
 from runloom_runtime import egress
 from runloom_runtime.egress import EgressPolicy
@@ -51,18 +52,20 @@ class Servers:
     web: Web
     echo: Echo
     tls: Web | None  # None where openssl cannot make a certificate
+    tls_cert: str = ""
 
 
 @pytest.fixture(scope="module")
 async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
     found = Servers(web=Web(), echo=Echo(), tls=Web())
-    context = self_signed(tmp_path_factory.mktemp("tls"))
+    made = self_signed(tmp_path_factory.mktemp("tls"))
     async with AsyncExitStack() as stack:
         found.web.port = await stack.enter_async_context(serving(found.web.handle))
         found.echo.port = await stack.enter_async_context(serving(found.echo.handle))
-        if context is None or found.tls is None:
+        if made is None or found.tls is None:
             found.tls = None
         else:
+            context, found.tls_cert = made
             found.tls.port = await stack.enter_async_context(serving(found.tls.handle, context))
         yield found
 
@@ -134,6 +137,26 @@ async def test_https_goes_through_a_connect_tunnel(open_pool: RunnerPool, server
     )
     assert await output(open_pool, code, args={"input": servers.tls.port}) == ""
     assert servers.tls.requests[-1].header("host") == f"127.0.0.1:{servers.tls.port}"
+    verified = (
+        "import ssl, urllib.request\n"
+        "context = ssl.create_default_context(cadata=input['cert'])\n"
+        "with urllib.request.urlopen(input['url'], timeout=10, context=context) as answer:\n"
+        "    return answer.read().decode()"
+    )
+    args = {"cert": servers.tls_cert, "url": url(servers.tls.port, "/v", tls=True)}
+    assert await output(open_pool, verified, args={"input": args}) == "hello"
+
+
+async def test_the_hosts_ca_certificates_and_nothing_else_of_etc(open_pool: RunnerPool) -> None:
+    code = (
+        "import os, ssl\n"
+        "return [ssl.create_default_context().cert_store_stats()['x509_ca'],\n"
+        "        sorted(os.listdir('/etc')), os.path.exists('/etc/ssl/private')]"
+    )
+    count, etc, private = await output(open_pool, code)
+    assert count == ssl.create_default_context().cert_store_stats()["x509_ca"]
+    assert etc == (["ssl"] if trust_store() else [])
+    assert private is False
 
 
 async def test_a_tunnel_passes_each_sides_end(open_pool: RunnerPool, servers: Servers) -> None:
@@ -304,11 +327,12 @@ async def test_the_socket_directory_is_private(open_pool: RunnerPool) -> None:
     assert info.st_uid == os.geteuid()
     assert stat.S_ISSOCK(proxy.path.stat().st_mode)
     if os.geteuid() == 0:  # another user (the runners' own host id) cannot even see it
-        done = subprocess.run(
-            ["stat", str(proxy.path)], user=RUNNER_HOST_ID, capture_output=True, check=False
+        done = await asyncio.create_subprocess_exec(
+            "stat", str(proxy.path), user=RUNNER_HOST_ID, stderr=asyncio.subprocess.PIPE
         )
+        _, stderr = await done.communicate()
         assert done.returncode != 0
-        assert b"Permission denied" in done.stderr
+        assert b"Permission denied" in stderr
 
 
 async def test_closing_the_pool_removes_the_socket_directory() -> None:
@@ -338,6 +362,9 @@ def test_with_network_the_socket_is_bound_and_inet_sockets_allowed(tmp_path: Pat
     command = jail.command(info_fd=5, block_fd=6)
     at = command.index("--bind")
     assert command[at : at + 3] == ["--bind", str(socket_path), JAIL_EGRESS_SOCKET]
+    for path in trust_store():  # read-only, and outside /usr (bound whole already)
+        assert command[command.index(str(path)) - 1] == "--ro-bind"
+        assert not path.is_relative_to("/usr")
     hello = jail.hello()
     assert hello["network"]["socket"] == JAIL_EGRESS_SOCKET
     program = bytes.fromhex(hello["seccomp"])

@@ -67,7 +67,9 @@ async def running(
     seams = Seams()
     upstream = Upstream(seams)
     options.setdefault("connector", upstream.connect)
-    proxy = EgressProxy(EgressPolicy() if policy is None else policy, resolver=seams.resolve, **options)
+    proxy = EgressProxy(
+        EgressPolicy() if policy is None else policy, resolver=seams.resolve, **options
+    )
     await proxy.start()
     try:
         yield proxy, seams, upstream
@@ -200,6 +202,7 @@ async def test_refusals_say_why_and_open_nothing(head: bytes, fragment: bytes) -
     assert status_line.startswith(b"HTTP/1.1 403 runloom egress: http node may not reach ")
     assert fragment in status_line
     assert rest.endswith(status_line[len(b"HTTP/1.1 403 ") :] + b"\n")  # the body says it too
+    assert b"\r\nX-Runloom-Egress: refused\r\n" in rest  # not the origin server's 403
     assert seams.connects == []
 
 

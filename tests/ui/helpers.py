@@ -6,7 +6,7 @@ import re
 import uuid
 from pathlib import Path
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import FloatRect, Locator, Page, expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 PASSWORD = "correct horse battery"
@@ -69,13 +69,28 @@ async def connect(page: Page, source: str, target: str, *, handle: str | None = 
         selector += f'[data-handleid="{handle}"]'
     src = page.locator(selector)
     dst = page.locator(f'.react-flow__node[data-id="{target}"] .react-flow__handle.target')
-    a = await src.bounding_box()
-    b = await dst.bounding_box()
-    assert a and b, "handles not on screen"
-    await page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    # The canvas may still be settling (fit view, a node just renamed and re-measured):
+    # a drag aimed at where a handle was a frame ago ends beside it and draws nothing.
+    a = await _settled_box(page, src)
+    b = await _settled_box(page, dst)
+    await page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2, steps=4)
     await page.mouse.down()
     await page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
     await page.mouse.up()
+
+
+async def _settled_box(page: Page, locator: Locator) -> FloatRect:
+    """The element's box once it stayed the same over two animation frames."""
+    previous = None
+    for _ in range(120):
+        box = await locator.bounding_box()
+        if box is not None and box == previous:
+            return box
+        previous = box
+        await page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+    raise AssertionError(f"{locator} never settled on screen (last box: {previous})")
 
 
 async def build_and_run(page: Page, input_json: str = "{}") -> None:

@@ -8,6 +8,9 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
+from runloom.api.live import LiveHub
+from runloom.api.ratelimit import RateLimits, client_ip, get_rate_limits
+from runloom.api.schemas import Credentials
 from runloom.api.state import AppState
 from runloom.auth import AuthError, Principal, verify_token
 from runloom.db.pool import Pool
@@ -39,9 +42,14 @@ def get_app_settings(state: StateDep) -> Settings:
     return state.settings
 
 
+def get_live(state: StateDep) -> LiveHub:
+    return state.live
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LiveDep = Annotated[LiveHub, Depends(get_live)]
 
 
 async def get_temporal_client(temporal: TemporalDep) -> Client:
@@ -84,3 +92,22 @@ async def get_stream_user(
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 StreamUser = Annotated[Principal, Depends(get_stream_user)]
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+async def rate_limit_auth(request: Request, body: Credentials, limits: RateLimitsDep) -> None:
+    """Sign-up and sign-in, per client IP and per email. It reads the route's own ``body``
+    (FastAPI parses it once), so a body that does not validate costs no token."""
+    limits.check_auth(ip=client_ip(request), email=body.email)
+
+
+async def rate_limit_starts(user: CurrentUser, limits: RateLimitsDep) -> None:
+    """Run starts, per user."""
+    limits.check_start(user_id=str(user.user_id))
+
+
+# The route's body parameter must be named `body` and be Credentials, as here.
+AuthRateLimit = Annotated[None, Depends(rate_limit_auth)]
+StartRateLimit = Annotated[None, Depends(rate_limit_starts)]

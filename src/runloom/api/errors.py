@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import psycopg
 from fastapi import FastAPI, Request, status
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
+from runloom.api.live import StreamLimitError
 from runloom.auth import AuthError
 from runloom.compiler import GraphInvalid
 from runloom.errors import (
@@ -18,8 +20,11 @@ from runloom.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    QuotaExceededError,
+    RateLimitedError,
     RunloomError,
 )
+from runloom.services.compile_pool import CompilerBusyError
 from runloom.services.runs import StartFailedError
 from runloom.services.temporal import TemporalUnavailableError
 from runloom.services.worker_requests import WorkerUnavailableError
@@ -28,11 +33,17 @@ log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (AuthError, status.HTTP_401_UNAUTHORIZED),
+    (StreamLimitError, status.HTTP_429_TOO_MANY_REQUESTS),
     (NotFoundError, status.HTTP_404_NOT_FOUND),
+    # Rates answer 429 with Retry-After; counts (projects, workers, open runs) answer 403:
+    # waiting alone does not make room for another project.
+    (RateLimitedError, status.HTTP_429_TOO_MANY_REQUESTS),
+    (QuotaExceededError, status.HTTP_403_FORBIDDEN),
     (ConflictError, status.HTTP_409_CONFLICT),
     (InvalidRequestError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (TemporalUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE),
     (WorkerUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (CompilerBusyError, status.HTTP_503_SERVICE_UNAVAILABLE),
     (StartFailedError, status.HTTP_502_BAD_GATEWAY),
     (ConfigurationError, status.HTTP_500_INTERNAL_SERVER_ERROR),
 ]
@@ -48,7 +59,15 @@ def _status_of(exc: Exception) -> int:
 async def _runloom_error(_: Request, exc: Exception) -> JSONResponse:
     code = _status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
-    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+    body: dict[str, object] = {"detail": str(exc)}
+    if isinstance(exc, RateLimitedError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        body["retry_after_s"] = round(exc.retry_after_s, 3)
+    elif isinstance(exc, QuotaExceededError):
+        body.update(quota=exc.quota, setting=exc.setting, limit=exc.limit)
+    elif isinstance(exc, CompilerBusyError):
+        headers = {"Retry-After": str(math.ceil(exc.retry_after_s))}
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 async def _graph_invalid(_: Request, exc: Exception) -> JSONResponse:
@@ -96,6 +115,16 @@ async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # Raised for what a request carried: text with NUL characters, a number or date
+    # Postgres cannot hold. Its message names the value's problem, never the data.
+    log.info("data refused by the database: %s", exc)
+    return JSONResponse(
+        {"detail": f"a value in the request cannot be stored: {exc}"},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
     return JSONResponse(
@@ -108,6 +137,7 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RunloomError, _runloom_error)
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(GraphInvalid, _graph_invalid)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from runloom.api.live import LiveHub
 from runloom.db.pool import Pool
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
@@ -15,6 +16,7 @@ class AppState:
     settings: Settings
     pool: Pool
     temporal: TemporalConnection
+    live: LiveHub
     known_users: set[uuid.UUID] = field(default_factory=set)
 
     @property

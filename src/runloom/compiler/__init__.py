@@ -23,7 +23,7 @@ from runloom.compiler.check import check_module
 from runloom.compiler.errors import CompilerError, GeneratedCodeInvalid, GraphInvalid, Problem
 from runloom.compiler.identifiers import assign_names
 from runloom.compiler.model import Graph
-from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions
+from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions, RunBounds
 from runloom.compiler.parse import _parse, child_workflow_keys, parse_graph
 from runloom.compiler.render import render_modules
 from runloom.compiler.structure import check_structure
@@ -43,6 +43,7 @@ __all__ = [
     "Graph",
     "GraphInvalid",
     "Problem",
+    "RunBounds",
     "child_workflow_keys",
     "compile_workflow",
     "parse_graph",
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 # Bump when generated code changes shape; recorded in compiler_options_json.
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"  # 2: run bounds (CompileOptions.bounds) compiled in
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 __all__ = [
     "MAX_GRAPH_BYTES",
+    "MAX_GRAPH_DEPTH",
     "MAX_PYTHON_BYTES",
     "NODE_TYPES",
     "ActivityNode",
@@ -36,6 +37,9 @@ __all__ = [
 MAX_NODES = 200
 MAX_EDGES = 500
 MAX_GRAPH_BYTES = 256 * 1024
+# Lists and objects inside one another; generated code nests as deep, and Python's
+# parser stops at 200 brackets.
+MAX_GRAPH_DEPTH = 64
 MAX_PYTHON_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
 ONE_YEAR_S = 365 * 24 * 3600.0

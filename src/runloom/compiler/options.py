@@ -6,7 +6,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["DEFAULT_OPTIONS", "CompileOptions"]
+__all__ = ["DEFAULT_OPTIONS", "CompileOptions", "RunBounds"]
+
+
+@dataclass(frozen=True)
+class RunBounds:
+    """Bounds compiled into the generated code and enforced by ``runloom_runtime`` as the
+    run goes: items one ``for_each`` node may map, and bytes of one node's output (as
+    compact JSON). Compiled in rather than read at run time, so that a version replays
+    under the bounds it ran with, whatever the platform's settings are by then."""
+
+    for_each_items: int
+    step_output_bytes: int
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "for_each_items": self.for_each_items,
+            "step_output_bytes": self.step_output_bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -23,18 +40,26 @@ class CompileOptions:
 
     ``child_workflow_types`` maps the key of another workflow of the project to the
     Temporal workflow type to start for it (normally its active version, ``key@vN``).
+
+    ``bounds`` (:class:`RunBounds`) are compiled into the code; None (the compiler's
+    default, and what exports of older versions carry) leaves runs unbounded. runloom's
+    deploy always passes the platform's settings.
     """
 
     include_comments: bool = True
     strict_mode: bool = True
     child_workflow_types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    bounds: RunBounds | None = None
 
     def to_json_dict(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "include_comments": self.include_comments,
             "strict_mode": self.strict_mode,
             "child_workflow_types": dict(sorted(self.child_workflow_types.items())),
         }
+        if self.bounds is not None:
+            document["bounds"] = self.bounds.to_json_dict()
+        return document
 
 
 DEFAULT_OPTIONS = CompileOptions()

@@ -17,6 +17,7 @@ from runloom.compiler.errors import GraphInvalid, Problem
 from runloom.compiler.model import (
     MAX_EDGES,
     MAX_GRAPH_BYTES,
+    MAX_GRAPH_DEPTH,
     MAX_NODES,
     NODE_TYPES,
     ChildWorkflowNode,
@@ -99,10 +100,30 @@ def _unparsed(*problems: Problem) -> ParseResult:
     return ParseResult(None, Skeleton((), ()), (), problems)
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels in ``value`` (without
+    recursion, which such a value would exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, Mapping) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _document_lists(raw: Mapping[str, Any]) -> tuple[list[Any], list[Any]] | Problem:
     """The raw node and edge lists, or the one problem that stops parsing before them."""
     if not isinstance(raw, Mapping):
         return Problem("invalid_graph", "the graph must be a JSON object with nodes and edges.")
+    if _deeper_than(raw, MAX_GRAPH_DEPTH):
+        return Problem(
+            "graph_too_deep",
+            f"the graph nests lists and objects more than {MAX_GRAPH_DEPTH} levels deep; "
+            "flatten the values in its nodes' configs.",
+        )
     try:
         size = len(json.dumps(raw, allow_nan=False, separators=(",", ":")).encode())
     except (TypeError, ValueError) as err:

@@ -240,6 +240,13 @@ def _workflow_module(ctx: _Context) -> str:
     w()
     w("WORKFLOW_TYPE = " + literal(ctx.workflow_type))
     w("NODE_IDS = " + literal([n.id for n in graph.nodes], indent=0))
+    bounds = ctx.options.bounds
+    if bounds is not None:
+        if ctx.comments:
+            w("# Bounds of every run of this version, from the settings it was compiled under.")
+        w(f"MAX_STEP_OUTPUT_BYTES = {bounds.step_output_bytes}")
+        if any(isinstance(n, ForEachNode) for n in graph.nodes):
+            w(f"MAX_FOR_EACH_ITEMS = {bounds.for_each_items}")
     w()
     w()
     w(f"@workflow.defn(name={literal(ctx.workflow_type)})")
@@ -253,7 +260,12 @@ def _workflow_module(ctx: _Context) -> str:
         )
         w()
     w("def __init__(self) -> None:", 4)
-    w("self._graph = graph.GraphRun(NODE_IDS, now=workflow.now)", 8)
+    if bounds is None:
+        w("self._graph = graph.GraphRun(NODE_IDS, now=workflow.now)", 8)
+    else:
+        w("self._graph = graph.GraphRun(", 8)
+        w("NODE_IDS, now=workflow.now, max_output_bytes=MAX_STEP_OUTPUT_BYTES", 12)
+        w(")", 8)
     if has_signals:
         w("self._signals: dict[str, list[Any]] = {}", 8)
     w()
@@ -476,7 +488,14 @@ def _child(
 def _for_each(ctx: _Context, w: _Writer, node: ForEachNode) -> None:
     config = node.config
     w(f"value = templates.evaluate({literal(config.items, indent=8)}, self._graph.scope())", 8)
-    w(f"items = graph.as_items(value, node_id={literal(node.id)})", 8)
+    if ctx.options.bounds is None:
+        w(f"items = graph.as_items(value, node_id={literal(node.id)})", 8)
+    else:
+        w(
+            f"items = graph.as_items(value, node_id={literal(node.id)}, "
+            "max_items=MAX_FOR_EACH_ITEMS)",
+            8,
+        )
     w()
     w("async def step(index: int, item: Any) -> Any:", 8)
     scope = "self._graph.scope(item=item, index=index)"

@@ -1,8 +1,10 @@
 """Validate stage: every problem of a parsed graph, each naming its node or edge.
 
 Limits (stated once, here and in :mod:`runloom.compiler.model`): 200 nodes, 500 edges,
-256 KiB of graph JSON, 64 KiB of code per python node, concurrency 1..100, delays up to
-one year, activity timeouts up to one day.
+256 KiB of graph JSON nested at most 64 levels, 64 KiB of code per python node,
+concurrency 1..100, delays up to one year, activity timeouts up to one day. Templates and
+code that Jinja or Python cannot parse for their depth, and constant template arithmetic
+over the sandbox's limits (:mod:`runloom_runtime.template_limits`), are problems too.
 """
 
 from __future__ import annotations
@@ -140,6 +142,10 @@ def _python_problems(node_id: str, config: PythonConfig, where: str) -> list[Pro
         ]
     try:
         python_node.check_code(config.code, node_id=node_id)
+    except python_node.NestedTooDeeplyError as err:
+        return [
+            Problem("python_too_deep", f"node {node_id!r}: in {where}, {err.msg}.", node_id=node_id)
+        ]
     except (SyntaxError, ValueError) as err:
         line = getattr(err, "lineno", None)
         at = f" at line {line}" if line else ""

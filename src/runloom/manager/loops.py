@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -21,6 +22,7 @@ from runloom.services.worker_requests import ControlRequest
 from runloom.store import registry
 
 __all__ = [
+    "RegistryContact",
     "handle_request",
     "heartbeat",
     "serve",
@@ -35,10 +37,11 @@ log = logging.getLogger(__name__)
 async def serve(manager: ProjectWorkerManager, *, database_url: str, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set: LISTEN for requests, take over stale projects, wake
     projects with a backlog, stop idle workers. Stops the manager's workers at the end."""
+    contact = RegistryContact(manager.heartbeat_s)
     loops = [
         asyncio.create_task(_listen(manager, database_url, stop)),
         asyncio.create_task(_every(manager.heartbeat_s, lambda: heartbeat(manager))),
-        asyncio.create_task(_every(manager.heartbeat_s, lambda: _maintenance(manager))),
+        asyncio.create_task(_every(manager.heartbeat_s, lambda: _maintenance(manager, contact))),
         asyncio.create_task(
             _every(manager.backlog_poll_s, lambda: wake_projects_with_backlog(manager))
         ),
@@ -126,16 +129,50 @@ async def heartbeat(manager: ProjectWorkerManager) -> None:
             kill_group(supervisor.pid)
 
 
-async def _maintenance(manager: ProjectWorkerManager) -> None:
-    await take_over_stale(manager)
+async def _maintenance(manager: ProjectWorkerManager, contact: RegistryContact) -> None:
+    await take_over_stale(manager, contact=contact)
     await stop_idle(manager)
 
 
-async def take_over_stale(manager: ProjectWorkerManager) -> None:
-    """Fail rows whose manager stopped heartbeating, and start their projects here."""
+class RegistryContact:
+    """When a manager's maintenance last reached the registry, and since when it has
+    without a gap.
+
+    After a gap of more than two heartbeats (the database was away, or this process
+    stalled) every row looks stale at once, though the managers behind them live: every
+    manager lost the database together. Their rows get three heartbeats to be vouched for
+    again before any is judged.
+    """
+
+    def __init__(self, heartbeat_s: float) -> None:
+        self.heartbeat_s = heartbeat_s
+        self._last: float | None = None
+        self._steady_since = -math.inf  # a manager that just started judges at once
+
+    def reached(self, now: float) -> bool:
+        """Record a contact at ``now``; whether stale rows may be judged now."""
+        if self._last is not None and now - self._last > 2 * self.heartbeat_s:
+            self._steady_since = now
+        self._last = now
+        return now - self._steady_since >= 3 * self.heartbeat_s
+
+
+async def take_over_stale(
+    manager: ProjectWorkerManager, *, contact: RegistryContact | None = None
+) -> None:
+    """Fail rows whose manager stopped heartbeating, and start their projects here.
+
+    Never this manager's own rows: it supervises those workers and vouches for them itself.
+    With ``contact``, nothing is judged right after this manager was itself cut off.
+    """
     async with service_session(manager.pool) as conn:
+        if contact is not None and not contact.reached(time.monotonic()):
+            return
         freed = await registry.expire_stale(
-            conn, manager_id=manager.manager_id, stale_s=3 * manager.heartbeat_s
+            conn,
+            manager_id=manager.manager_id,
+            stale_s=3 * manager.heartbeat_s,
+            keep=[handle.row_id for handle in manager.handles.values()],
         )
     for project_id in freed:
         log.warning("project %s: worker stale, taking over", project_id)

@@ -47,7 +47,8 @@ class ExitInfo:
     tasks: tuple[int, int]
 
 
-OnMessage = Callable[[protocol.Ready | protocol.Heartbeat], Awaitable[None]]
+Reported = protocol.Ready | protocol.Heartbeat | protocol.NodeStates
+OnMessage = Callable[[Reported], Awaitable[None]]
 
 
 def describe_exit(code: int) -> str:
@@ -211,6 +212,8 @@ class Supervisor:
         elif isinstance(message, protocol.Heartbeat):
             self.tasks = (message.tasks_completed, message.tasks_failed)
             await self._notify(message)
+        elif isinstance(message, protocol.NodeStates):
+            await self._notify(message)
         elif isinstance(message, protocol.Reloaded | protocol.ReloadFailed):
             if self._reply is not None and not self._reply.done():
                 self._reply.set_result(message)
@@ -220,7 +223,7 @@ class Supervisor:
             self.tasks = (message.tasks_completed, message.tasks_failed)
         return None
 
-    async def _notify(self, message: protocol.Ready | protocol.Heartbeat) -> None:
+    async def _notify(self, message: Reported) -> None:
         try:
             await self._on_message(message)
         except Exception:

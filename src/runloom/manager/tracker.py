@@ -26,7 +26,8 @@ from runloom.db.session import service_session
 from runloom.manager import outcome as outcomes
 from runloom.manager.outcome import Outcome
 from runloom.manager.statistics import activity_runs
-from runloom.store import executions, stats
+from runloom.services.live_events import LiveEvent
+from runloom.store import executions, live, stats
 from runloom.store.executions import TrackedRun
 
 __all__ = ["ExecutionTracker"]
@@ -195,8 +196,12 @@ class ExecutionTracker:
                 finished_at=finished,
                 duration_ms=duration_ms,
             )
-            if finished_run is None or not genuine:
-                return  # another tracker recorded it first, or there is nothing to count
+            if finished_run is None:
+                return  # another tracker recorded it first
+            # On commit, live streams of the run read it once more and end.
+            await live.notify_execution_changes(conn, [LiveEvent(run.id, finished=True).encode()])
+            if not genuine:
+                return  # nothing to count
             await stats.record_execution_statistics(
                 conn,
                 project_id=finished_run.project_id,

@@ -36,12 +36,14 @@ from runloom.manager.handles import ManagedWorker, WorkerLaunch, WorkerView, bun
 from runloom.manager.restart_policy import RestartPolicy
 from runloom.manager.supervisor import (
     ExitInfo,
+    Reported,
     Supervisor,
     WorkerError,
     WorkerStartError,
     describe_exit,
 )
 from runloom.models import WorkerStatus
+from runloom.services import live_events
 from runloom.store import code, registry
 from runloom.store.registry import ClaimedElsewhereError
 from runloom.worker import protocol
@@ -85,8 +87,6 @@ class ProjectWorkerManager:
         self._locks: dict[UUID, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
-
-    # --- what callers ask -----------------------------------------------------------
 
     def workers(self) -> list[WorkerView]:
         """The workers this manager currently owns."""
@@ -272,9 +272,10 @@ class ProjectWorkerManager:
 
     # --- what the worker says -------------------------------------------------------
 
-    async def _on_message(
-        self, handle: ManagedWorker, message: protocol.Ready | protocol.Heartbeat
-    ) -> None:
+    async def _on_message(self, handle: ManagedWorker, message: Reported) -> None:
+        if isinstance(message, protocol.NodeStates):
+            await live_events.publish(self.pool, live_events.events_of_changes(message.changes))
+            return
         if isinstance(message, protocol.Ready):
             handle.loaded = message.loaded
             handle.status = "running"
@@ -323,8 +324,6 @@ class ProjectWorkerManager:
             await registry.set_status(
                 conn, row_id=handle.row_id, status=status, tasks=tasks, metadata=metadata
             )
-
-    # --- exits ----------------------------------------------------------------------
 
     async def _watch(self, handle: ManagedWorker, supervisor: Supervisor) -> None:
         info = await supervisor.exited()

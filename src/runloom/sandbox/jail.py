@@ -10,7 +10,8 @@ leads nowhere, and the seccomp filter refuses IPv4 and IPv6 sockets besides).
 A pool with network on (``egress_socket`` set) keeps all that but binds its egress proxy's
 socket at ``JAIL_EGRESS_SOCKET`` and lets the runner open IPv4 and IPv6 sockets: they still
 reach only the jail's own loopback, where the runner's forwarder takes HTTP(S) requests to
-the proxy (see ``proxy.py``), the one way out.
+the proxy (see ``proxy.py``), the one way out. The host's CA certificates are bound
+read-only too, so that HTTPS checks work with the standard library.
 
 When the worker runs as root, the jail would map its user to host root, which the kernel
 exempts from ``RLIMIT_NPROC``. So the worker then writes the id maps itself (bubblewrap's
@@ -23,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import ssl
 import subprocess
 import sys
 import sysconfig
@@ -202,16 +204,45 @@ class Jail:
         size = str(self.limits.file_size_mb * 1024 * 1024)
         for writable in ("/tmp", "/work"):  # noqa: S108 - fresh tmpfs inside the jail
             args += ["--perms", "1777", "--size", size, "--tmpfs", writable]
-        if self.egress_socket is not None:
-            for parent in reversed(Path(JAIL_EGRESS_SOCKET).parents[:-1]):
-                args += ["--perms", "0755", "--dir", str(parent)]
-            args += ["--bind", str(self.egress_socket), JAIL_EGRESS_SOCKET]
+        args += self._network_binds()
         # Whatever of the checkout or the data dir lies inside a bound tree is covered.
         checkout = _checkout()
         for secret in [*self.hidden, *([checkout] if checkout else [])]:
             if any(secret.resolve().is_relative_to(b) for b in bound):
                 args += ["--tmpfs", str(secret.resolve())]
         return args
+
+    def _network_binds(self) -> list[str]:
+        """Network on: the proxy's socket, and the host's CA certificates."""
+        if self.egress_socket is None:
+            return []
+        binds = [("--ro-bind", path, path) for path in trust_store()]
+        binds.append(("--bind", self.egress_socket, Path(JAIL_EGRESS_SOCKET)))
+        args: list[str] = []
+        made: set[Path] = set()
+        for kind, source, dest in binds:
+            for parent in reversed(dest.parents[:-1]):
+                if parent not in made:
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(parent)
+            args += [kind, str(source), str(dest)]
+        return args
+
+
+@functools.cache
+def trust_store() -> tuple[Path, ...]:
+    """Where the jail's OpenSSL looks for CA certificates, outside the bound ``/usr``: the
+    host's public certificates, for urllib's HTTPS checks (requests and httpx use certifi).
+    """
+    paths = ssl.get_default_verify_paths()
+    found: list[Path] = [Path("/usr")]
+    for name in (paths.openssl_capath, paths.openssl_cafile):
+        path = Path(name)
+        if path.is_relative_to("/usr"):
+            path = path.resolve()  # /usr/lib/ssl/certs -> /etc/ssl/certs on Debian
+        if path.exists() and not any(path.is_relative_to(bound) for bound in found):
+            found.append(path)
+    return tuple(found[1:])
 
 
 def _bwrap() -> Path:

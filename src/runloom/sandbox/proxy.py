@@ -9,8 +9,9 @@ proxy: ``CONNECT host:port`` (an HTTPS tunnel) and a request with an absolute
 :func:`runloom_runtime.egress.resolve_checked`, the check http nodes use, connects to one of
 the checked addresses (never resolving again: DNS rebinding cannot swap in another), and
 then moves bytes both ways until both sides are done or the connection sits idle. A
-refusal is an answer with a status and the reason as its reason phrase and body (``403``
-for the policy's refusals), which urllib, http.client and requests show in their errors.
+refusal is an answer with a status, the reason as its reason phrase and body (``403``
+for the policy's refusals; urllib, http.client, requests and httpx show it in their
+errors), and ``X-Runloom-Egress: refused`` to tell it from an origin server's answer.
 
 Tunnels carry anything, so they may only go to the HTTPS ports (:data:`DEFAULT_TUNNEL_PORTS`)
 or to a ``host:port`` that the policy's allow list names with its port. Plain requests go
@@ -78,7 +79,7 @@ class Refused(Exception):
         body = f"{message}\n".encode()
         head = (
             f"HTTP/1.1 {self.status} {message[:1000]}\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nX-Runloom-Egress: refused\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         return head.encode() + body
@@ -131,7 +132,10 @@ def parse_head(head: bytes) -> Request:
         raise Refused(400, "https:// URLs go through a CONNECT tunnel")
     if scheme != "http":
         raise Refused(400, "this proxy takes CONNECT host:port or an absolute http:// URL")
-    url = urlsplit(target)
+    try:
+        url = urlsplit(target)
+    except ValueError as err:
+        raise Refused(400, f"the URL is not valid ({err})") from None
     netloc = url.netloc.rpartition("@")[2]  # user:password@ is the client's business
     host, port = _authority(netloc, default_port=80)
     headers = _headers(lines[1:])

@@ -13,7 +13,7 @@ from runloom.db.pool import Pool
 from runloom.db.session import Claims, user_session
 from runloom.errors import InvalidRequestError, RunloomError
 from runloom.models import OPEN_STATUSES, Execution
-from runloom.services import worker_requests
+from runloom.services import quotas, worker_requests
 from runloom.settings import Settings
 from runloom.store import executions
 from runloom.store.executions import Conn, StartContext
@@ -99,13 +99,22 @@ async def start_execution(
     workflow_id: uuid.UUID,
     version: int | None,
     input: Any,
+    settings: Settings,
 ) -> Execution:
     """Read what to start, start it in Temporal, record it: one transaction when the
-    project's worker already serves the version, which is the common case."""
+    project's worker already serves the version, which is the common case.
+
+    The user's quotas are checked first: open runs always, workers when one must be
+    asked for (QuotaExceededError).
+    """
     async with user_session(pool, claims) as conn:
         context = await executions.start_context(conn, workflow_id=workflow_id, version=version)
+        await quotas.check_new_run(conn, user_id=claims["sub"], settings=settings)
         if context.worker_ready:
             return await start_run(conn, client, claims=claims, context=context, input=input)
+        await quotas.check_new_worker(
+            conn, user_id=claims["sub"], project_id=context.project_id, settings=settings
+        )
     # Waiting for a worker must not hold a pooled connection: the wait itself needs one.
     await worker_requests.request_worker(
         pool, project_id=context.project_id, workflow_type=context.workflow_type

@@ -92,12 +92,23 @@ async def project_queue(conn: Conn, project_id: UUID) -> ProjectQueue:
 
 
 async def expire_stale(
-    conn: Conn, *, manager_id: str, stale_s: float, project_id: UUID | None = None
+    conn: Conn,
+    *,
+    manager_id: str,
+    stale_s: float,
+    project_id: UUID | None = None,
+    keep: Sequence[UUID] = (),
 ) -> list[UUID]:
-    """Fail rows whose manager stopped heartbeating; the projects they freed."""
+    """Fail rows whose manager stopped heartbeating, except the rows ``keep`` names (the
+    caller's own live workers); the projects they freed."""
     cur = await conn.execute(
         sql("registry_expire_stale"),
-        {"manager_id": manager_id, "stale_s": stale_s, "project_id": project_id},
+        {
+            "manager_id": manager_id,
+            "stale_s": stale_s,
+            "project_id": project_id,
+            "keep": list(keep),
+        },
     )
     return sorted({row["project_id"] for row in await cur.fetchall()})
 

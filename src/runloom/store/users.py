@@ -8,7 +8,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from runloom.auth import AuthError, hash_password, verify_password
+from runloom.auth import AuthError, hash_password, hash_password_async, verify_password_async
 from runloom.errors import ConflictError
 from runloom.models import User
 from runloom.store import projects
@@ -21,11 +21,11 @@ _DUMMY_HASH = hash_password(uuid.uuid4().hex)
 
 async def create_local_user(conn: AsyncConnection[DictRow], *, email: str, password: str) -> User:
     """Service session: the account, its credentials and its default project, together."""
+    password_hash = await hash_password_async(password)
     try:
         async with conn.transaction():
             cur = await conn.execute(
-                sql("users_create_local"),
-                {"email": email, "password_hash": hash_password(password)},
+                sql("users_create_local"), {"email": email, "password_hash": password_hash}
             )
             row = await cur.fetchone()
     except psycopg.errors.UniqueViolation as exc:
@@ -41,9 +41,9 @@ async def authenticate_local_user(
 ) -> User:
     row = await (await conn.execute(sql("users_find_local"), {"email": email})).fetchone()
     if row is None:
-        verify_password(_DUMMY_HASH, password)
+        await verify_password_async(_DUMMY_HASH, password)
         raise AuthError("wrong email or password")
-    if not verify_password(row["password_hash"], password):
+    if not await verify_password_async(row["password_hash"], password):
         raise AuthError("wrong email or password")
     return User.model_validate(row)
 

@@ -190,6 +190,10 @@ class WorkerProcess:
     async def _new_worker(self, bundle: tuple[BundleEntry, ...]) -> _Serving:
         from temporalio.client import Client
         from temporalio.worker import Worker
+        from temporalio.worker.workflow_sandbox import (
+            SandboxedWorkflowRunner,
+            SandboxRestrictions,
+        )
 
         workflows, activities = _load(bundle)
         # The SDK admits one Worker per task queue and client connection; during a reload
@@ -208,6 +212,12 @@ class WorkerProcess:
             # of start time); the code of the bundle is what identifies this build anyway.
             build_id=_build_id(bundle),
             interceptors=[self.interceptor],
+            workflow_runner=SandboxedWorkflowRunner(
+                # Passed through, so that workflows report to this process's listener.
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                    "runloom_runtime.live"
+                )
+            ),
             identity=self.start.identity,
             graceful_shutdown_timeout=timedelta(seconds=self.start.graceful_shutdown_s),
             # After a reload or a crash, tasks routed to the gone Worker's sticky queue move
@@ -217,15 +227,18 @@ class WorkerProcess:
         return _Serving(worker, bundle)
 
     async def run(self, stdin: asyncio.StreamReader) -> int:
+        from runloom.worker.live_states import LiveStates
         from runloom.worker.user_code import UserCode
 
         # Guards first: no activity may run before python nodes and http requests are
         # confined.
         user_code = UserCode(self.start)
         user_code.install()
+        states = LiveStates(self.output.send)
         try:
             return await self._serve(stdin)
         finally:
+            states.close()
             await user_code.close()
 
     async def _serve(self, stdin: asyncio.StreamReader) -> int:

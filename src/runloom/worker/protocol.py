@@ -2,7 +2,7 @@
 
 Manager → worker (stdin): :class:`Start` (first line, once), :class:`Reload`,
 :class:`Stop`. End of input means the manager is gone, and the worker shuts down as on
-``Stop``. Worker → manager (stdout): :class:`Ready`, :class:`Heartbeat`,
+``Stop``. Worker → manager (stdout): :class:`Ready`, :class:`Heartbeat`, :class:`NodeStates`,
 :class:`Reloaded`, :class:`ReloadFailed`, :class:`Error`, :class:`Stopped`.
 
 Every message is a frozen dataclass; :func:`encode` and :func:`decode` are the only
@@ -23,6 +23,8 @@ __all__ = [
     "Error",
     "Heartbeat",
     "ManagerMessage",
+    "NodeState",
+    "NodeStates",
     "ProtocolError",
     "Ready",
     "Reload",
@@ -98,6 +100,21 @@ class Heartbeat:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeState:
+    """One node of one live run changed (see runloom_runtime.live)."""
+
+    workflow_id: str
+    run_id: str
+    node_id: str
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStates:
+    changes: tuple[NodeState, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reloaded:
     loaded: tuple[str, ...]
 
@@ -119,7 +136,9 @@ class Stopped:
 
 
 ManagerMessage: TypeAlias = Start | Reload | Stop
-WorkerMessage: TypeAlias = Ready | Heartbeat | Reloaded | ReloadFailed | Error | Stopped
+WorkerMessage: TypeAlias = (
+    Ready | Heartbeat | NodeStates | Reloaded | ReloadFailed | Error | Stopped
+)
 
 _KINDS: dict[str, type[Any]] = {
     "start": Start,
@@ -127,6 +146,7 @@ _KINDS: dict[str, type[Any]] = {
     "stop": Stop,
     "ready": Ready,
     "heartbeat": Heartbeat,
+    "node_states": NodeStates,
     "reloaded": Reloaded,
     "reload_failed": ReloadFailed,
     "error": Error,
@@ -149,6 +169,8 @@ def decode(line: bytes | str) -> ManagerMessage | WorkerMessage:
         cls = _KINDS[document.pop("type")]
         if "bundle" in document:
             document["bundle"] = tuple(BundleEntry(**entry) for entry in document["bundle"])
+        if "changes" in document:
+            document["changes"] = tuple(NodeState(**change) for change in document["changes"])
         if "loaded" in document:
             document["loaded"] = tuple(document["loaded"])
         message: ManagerMessage | WorkerMessage = cls(**document)

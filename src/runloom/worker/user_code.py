@@ -27,9 +27,17 @@ class UserCode:
     """The sandbox runner pool and the egress policy of one worker process."""
 
     def __init__(self, start: protocol.Start) -> None:
-        egress.configure(egress.EgressPolicy.from_json(start.egress))
+        policy = egress.EgressPolicy.from_json(start.egress)
+        egress.configure(policy)
         isolation: Isolation = "off" if start.python_isolation == "off" else "on"
-        self.pool = RunnerPool(isolation=isolation, warm=1)
+        # With the project's network on, python nodes reach only what http nodes may,
+        # through a proxy of this worker that applies the same policy.
+        self.pool = RunnerPool(
+            isolation=isolation,
+            warm=1,
+            network=start.python_network,
+            egress=policy if start.python_network else None,
+        )
         self._warming: asyncio.Task[None] | None = None
 
     def install(self) -> None:

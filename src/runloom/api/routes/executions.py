@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from runloom import naming
+from runloom.api import live_stream
 from runloom.api.deps import (
     CurrentUser,
+    LiveDep,
     PoolDep,
     SettingsDep,
     StreamUser,
@@ -20,17 +20,13 @@ from runloom.api.deps import (
 )
 from runloom.api.schemas import Accepted, ExecutionEnvelope, ExecutionList, SignalBody
 from runloom.db.session import user_session
-from runloom.models import OPEN_STATUSES, Execution, ExecutionStatus
+from runloom.models import ExecutionStatus
 from runloom.services import runs
 from runloom.store import executions
 from runloom.store.projects import get_project
 from runloom.store.workflows import get_workflow
 
 router = APIRouter(prefix="/executions", tags=["executions"])
-
-# How often a live stream re-reads the run; the canvas wants sub-second updates.
-STREAM_INTERVAL_S = 0.25
-KEEPALIVE_S = 15.0
 
 
 @router.get("")
@@ -67,7 +63,10 @@ async def get_execution(
 @router.get(
     "/{execution_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"description": "Too many live streams open"},
+    },
 )
 async def execution_events(
     execution_id: uuid.UUID,
@@ -76,49 +75,36 @@ async def execution_events(
     pool: PoolDep,
     settings: SettingsDep,
     client: TemporalClientDep,
+    hub: LiveDep,
 ) -> StreamingResponse:
-    """`event: execution` with the whole execution on every change, then `event: end`."""
-    async with user_session(pool, user.claims) as conn:
-        await executions.get_execution(conn, execution_id)
+    """`event: execution` with the whole execution on every change, then `event: end`.
 
-    async def live_node_states(execution: Execution) -> dict[str, Any] | None:
-        if not execution.temporal_workflow_id:
-            return None
-        handle = client.get_workflow_handle(
-            execution.temporal_workflow_id, run_id=execution.temporal_run_id
+    Changes are pushed (runloom.api.live): while nothing happens to the run, the stream
+    costs no database or Temporal call.
+    """
+    # Subscribed before the first read, so that nothing between the two is missed.
+    sub = hub.subscribe(execution_id, user_id=user.user_id)
+    try:
+        execution = await live_stream.current(
+            pool, client, claims=user.claims, execution_id=execution_id, settings=settings
         )
-        try:
-            async with asyncio.timeout(1.0):
-                states = await handle.query(naming.NODE_STATES_QUERY)
-        except Exception:  # no worker polling yet, or it is restarting
-            return None
-        return states if isinstance(states, dict) else None
+    except BaseException:
+        hub.unsubscribe(sub)
+        raise
 
     async def stream() -> AsyncIterator[str]:
-        last = ""
-        quiet_for = 0.0
-        while not await request.is_disconnected():
-            async with user_session(pool, user.claims) as conn:
-                execution = runs.with_ui_link(
-                    await executions.get_execution(conn, execution_id), settings=settings
-                )
-            is_open = execution.status in OPEN_STATUSES
-            if is_open:
-                states = await live_node_states(execution)
-                if states is not None:
-                    execution = execution.model_copy(update={"node_states": states})
-            payload = execution.model_dump_json()
-            if payload != last:
-                last, quiet_for = payload, 0.0
-                yield f"event: execution\ndata: {payload}\n\n"
-            elif quiet_for >= KEEPALIVE_S:
-                quiet_for = 0.0
-                yield ": keep-alive\n\n"
-            if not is_open:
-                yield f"event: end\ndata: {execution.model_dump_json(include={'id', 'status'})}\n\n"
-                return
-            await asyncio.sleep(STREAM_INTERVAL_S)
-            quiet_for += STREAM_INTERVAL_S
+        try:
+            async for chunk in live_stream.events(
+                sub,
+                execution,
+                reread=lambda: live_stream.current(
+                    pool, None, claims=user.claims, execution_id=execution_id, settings=settings
+                ),
+                disconnected=request.is_disconnected,
+            ):
+                yield chunk
+        finally:
+            hub.unsubscribe(sub)
 
     return StreamingResponse(
         stream(),

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from runloom.api.deps import CurrentUser, PoolDep
+from runloom.api.deps import CurrentUser, PoolDep, SettingsDep
 from runloom.api.schemas import ProjectCreate, ProjectEnvelope, ProjectList, ProjectUpdate
 from runloom.db.session import user_session
-from runloom.services import worker_requests
+from runloom.services import quotas, worker_requests
 from runloom.store import projects, stats
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -22,9 +22,16 @@ async def list_projects(user: CurrentUser, pool: PoolDep) -> ProjectList:
         return ProjectList(projects=await projects.list_projects(conn))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def create_project(body: ProjectCreate, user: CurrentUser, pool: PoolDep) -> ProjectEnvelope:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {"description": "The user has RUNLOOM_QUOTA_PROJECTS projects already"}},
+)
+async def create_project(
+    body: ProjectCreate, user: CurrentUser, pool: PoolDep, settings: SettingsDep
+) -> ProjectEnvelope:
     async with user_session(pool, user.claims) as conn:
+        await quotas.check_new_project(conn, user_id=user.user_id, settings=settings)
         project = await projects.create_project(
             conn, user_id=user.user_id, name=body.name, description=body.description
         )

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
 from runloom import naming
-from runloom.api.deps import CurrentUser, PoolDep, SettingsDep, TemporalClientDep
+from runloom.api.deps import (
+    CurrentUser,
+    PoolDep,
+    SettingsDep,
+    StartRateLimit,
+    TemporalClientDep,
+)
 from runloom.api.schemas import (
     BuildResult,
     CompiledPreview,
@@ -25,10 +31,23 @@ from runloom.api.schemas import (
     WorkflowUpdate,
 )
 from runloom.db.session import user_session
-from runloom.services import deploy, runs
+from runloom.services import deploy, quotas, runs
 from runloom.store import code, workflows
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+
+# What a start may answer besides success (the limits are documented in README.md).
+_START_LIMITS: dict[int | str, dict[str, Any]] = {
+    403: {
+        "description": "A quota is full: open runs (RUNLOOM_QUOTA_OPEN_RUNS) or, when the "
+        "project needs a worker, running workers (RUNLOOM_QUOTA_WORKERS); the body names "
+        "`quota`, `setting` and `limit`"
+    },
+    429: {
+        "description": "Too many starts by this user (RUNLOOM_RATE_STARTS_PER_MINUTE, "
+        "RUNLOOM_RATE_STARTS_BURST); see Retry-After"
+    },
+}
 
 
 @router.get("")
@@ -88,11 +107,11 @@ async def delete_workflow(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolD
 
 @router.post("/{workflow_id}/compile", responses={422: {"description": "Invalid graph"}})
 async def compile_preview(
-    workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep
+    workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep, settings: SettingsDep
 ) -> CompileResult:
     """Compile the saved graph and show the code; nothing is stored."""
     async with user_session(pool, user.claims) as conn:
-        compiled = await deploy.preview(conn, workflow_id)
+        compiled = await deploy.preview(conn, workflow_id, bounds=quotas.run_bounds(settings))
     return CompileResult(
         compiled=CompiledPreview(
             workflow_type=compiled.workflow_type,
@@ -110,11 +129,16 @@ async def compile_preview(
 
 
 @router.post("/{workflow_id}/deploy", status_code=status.HTTP_201_CREATED)
-async def deploy_version(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> DeployResult:
+async def deploy_version(
+    workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep, settings: SettingsDep
+) -> DeployResult:
     """Compile and store a new version (or keep the active one if the code is unchanged)."""
     async with user_session(pool, user.claims) as conn:
         stored = await deploy.deploy_workflow(
-            conn, workflow_id=workflow_id, compiled_by=user.user_id
+            conn,
+            workflow_id=workflow_id,
+            compiled_by=user.user_id,
+            bounds=quotas.run_bounds(settings),
         )
     # The project's worker loads the new version when a run of it is requested.
     return DeployResult(
@@ -125,19 +149,25 @@ async def deploy_version(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDe
     )
 
 
-@router.post("/{workflow_id}/build", status_code=status.HTTP_201_CREATED)
+@router.post("/{workflow_id}/build", status_code=status.HTTP_201_CREATED, responses=_START_LIMITS)
 async def build(
     workflow_id: uuid.UUID,
     body: StartExecution,
     user: CurrentUser,
+    _: StartRateLimit,
     pool: PoolDep,
     client: TemporalClientDep,
     settings: SettingsDep,
 ) -> BuildResult:
-    """Compile, store, make sure the project's worker runs, and start a run."""
+    """Compile, store, make sure the project's worker runs, and start a run.
+
+    A start counts against the user's start rate (429) and open-run quota (403)."""
     async with user_session(pool, user.claims) as conn:
         stored = await deploy.deploy_workflow(
-            conn, workflow_id=workflow_id, compiled_by=user.user_id
+            conn,
+            workflow_id=workflow_id,
+            compiled_by=user.user_id,
+            bounds=quotas.run_bounds(settings),
         )
     # Committed first: the worker manager loads the new version from the database.
     execution = await runs.start_execution(
@@ -147,6 +177,7 @@ async def build(
         workflow_id=workflow_id,
         version=stored.version,
         input=body.input,
+        settings=settings,
     )
     execution = runs.with_ui_link(execution, settings=settings)
     return BuildResult(
@@ -160,16 +191,21 @@ async def build(
     )
 
 
-@router.post("/{workflow_id}/executions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{workflow_id}/executions", status_code=status.HTTP_201_CREATED, responses=_START_LIMITS
+)
 async def start_execution(
     workflow_id: uuid.UUID,
     body: StartExecution,
     user: CurrentUser,
+    _: StartRateLimit,
     pool: PoolDep,
     client: TemporalClientDep,
     settings: SettingsDep,
 ) -> ExecutionEnvelope:
-    """Run a deployed version (the active one unless `version` is given)."""
+    """Run a deployed version (the active one unless `version` is given).
+
+    A start counts against the user's start rate (429) and open-run quota (403)."""
     execution = await runs.start_execution(
         pool,
         client,
@@ -177,6 +213,7 @@ async def start_execution(
         workflow_id=workflow_id,
         version=body.version,
         input=body.input,
+        settings=settings,
     )
     return ExecutionEnvelope(execution=runs.with_ui_link(execution, settings=settings))
 

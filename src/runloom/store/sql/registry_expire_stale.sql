@@ -1,5 +1,5 @@
 -- Rows whose manager stopped heartbeating: failed, so that the unique index frees the
--- project for a replacement.
+-- project for a replacement. Never the rows in `keep`: the caller's own live workers.
 UPDATE public.workflow_workers
 SET status = 'failed',
     stopped_at = NOW(),
@@ -12,4 +12,5 @@ SET status = 'failed',
 WHERE status IN ('starting', 'running', 'stopping')
   AND coalesce(last_heartbeat, created_at) < NOW() - make_interval(secs => %(stale_s)s)
   AND (%(project_id)s::uuid IS NULL OR project_id = %(project_id)s::uuid)
+  AND NOT (id = ANY(%(keep)s::uuid[]))
 RETURNING project_id, worker_id

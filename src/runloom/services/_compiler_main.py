@@ -1,0 +1,134 @@
+"""A compile process: ``python -m runloom.services._compiler_main MEMORY_MB``.
+
+Started and spoken to by :mod:`runloom.services.compile_pool`. It compiles one graph at a
+time with the pure :func:`runloom.compiler.compile_workflow`, under an address-space
+limit of MEMORY_MB more than it needed to start; the pool kills it when a compilation
+overruns its time. Messages are frames: a 4-byte big-endian length, then the body. A
+request is a pickle from the pool (the process that started this one); a reply is JSON:
+
+* ``{"ready": true}`` once, when the process can compile;
+* ``{"compiled": {...CompiledWorkflow fields}}``;
+* ``{"problems": [{...Problem fields}, ...]}`` for a graph that does not compile;
+* ``{"failure": "memory" | "bug" | "error", "message": ..., "traceback": ...}``, with
+  ``"exit": true`` when the process will not take another request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import resource
+import sys
+import traceback
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any
+
+from runloom.compiler import GeneratedCodeInvalid, GraphInvalid, compile_workflow
+
+__all__ = ["HEADER_BYTES", "main", "read_frame", "write_frame"]
+
+HEADER_BYTES = 4
+# A graph that touches most of the compiler, so that the first real compilation does not
+# spend its time (and its memory budget) importing the rest.
+_WARM_UP = {
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "shape", "type": "transform", "config": {"output": "x{{ input.a ~ 'b' }}"}},
+        {"id": "code", "type": "python", "config": {"code": "return 1"}},
+        {"id": "end", "type": "end", "config": {"output": "{{ steps.code }}"}},
+    ],
+    "edges": [
+        {"source": "start", "target": "shape"},
+        {"source": "shape", "target": "code"},
+        {"source": "code", "target": "end"},
+    ],
+}
+
+
+def read_frame(stream: IO[bytes]) -> bytes | None:
+    """One frame's body, or None at the end of the stream."""
+    header = stream.read(HEADER_BYTES)
+    if len(header) < HEADER_BYTES:
+        return None
+    body = stream.read(int.from_bytes(header, "big"))
+    return body
+
+
+def write_frame(stream: IO[bytes], body: bytes) -> None:
+    stream.write(len(body).to_bytes(HEADER_BYTES, "big") + body)
+    stream.flush()
+
+
+def _address_space() -> int | None:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Allow ``memory_mb`` MiB of address space beyond what the process uses now."""
+    used = _address_space()
+    if used is None or memory_mb <= 0:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = used + memory_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _compile(request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        compiled = compile_workflow(
+            request["graph"],
+            workflow_key=request["workflow_key"],
+            version=request["version"],
+            options=dataclasses.replace(
+                request["options"],
+                child_workflow_types=MappingProxyType(request["options"].child_workflow_types),
+            ),
+        )
+    except GraphInvalid as err:
+        return {"problems": [dataclasses.asdict(p) for p in err.problems]}
+    except MemoryError:
+        return {"failure": "memory", "exit": True}
+    except GeneratedCodeInvalid as err:
+        return {"failure": "bug", "message": str(err), "traceback": traceback.format_exc()}
+    except Exception as err:
+        # Whatever else the graph provoked; the pool answers it as a graph it cannot compile.
+        return {
+            "failure": "error",
+            "message": f"{type(err).__name__}: {err}"[:2000],
+            "traceback": traceback.format_exc()[-8000:],
+        }
+    return {"compiled": dataclasses.asdict(compiled)}
+
+
+def main(argv: list[str]) -> int:
+    memory_mb = int(argv[1]) if len(argv) > 1 else 0
+    # Replies go to the original stdout only; anything printed lands on stderr.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    requests = sys.stdin.buffer
+    compile_workflow(_WARM_UP, workflow_key="warm-up", version=1)
+    _limit_memory(memory_mb)
+    write_frame(replies, json.dumps({"ready": True}).encode())
+    while (frame := read_frame(requests)) is not None:
+        reply = _compile(pickle.loads(frame))  # noqa: S301 - written by our own parent
+        write_frame(replies, json.dumps(reply).encode())
+        if reply.get("exit"):
+            return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
