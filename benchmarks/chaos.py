@@ -8,7 +8,12 @@ reports, none is duplicated or missing, every Temporal run on the projects' queu
 its row, and the statistics count each run exactly once. The figures go to
 `benchmarks/CHAOS.md`; any failed invariant is printed and the exit code is 1.
 
-    .venv/bin/python -m benchmarks.chaos      # CHAOS_RUNS (1000), CHAOS_RATE (runs/s, 5)
+    .venv/bin/python -m benchmarks.chaos
+
+CHAOS_RUNS (1000) and CHAOS_RATE (runs a second, 5) set the load, CHAOS_SETTLE_S (300) how
+long runs may take to end afterwards. The runloom processes run a copy of `src/` taken at
+the start. On a failure the temporary directory (logs, data, and `chaos-watch.json`, what
+the health watch and the driver saw) is kept and named.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from benchmarks.chaos_checks import check_runs, check_statistics, open_rows
-from benchmarks.chaos_faults import Fault, HealthWatch, Injector, RegistryWatch
+from benchmarks.chaos_faults import WORKER_KILLS, Fault, HealthWatch, Injector, RegistryWatch
 from benchmarks.chaos_load import Api, Driver, create_everything
 from benchmarks.chaos_report import Result, failures, write_report
 from benchmarks.chaos_stack import ChaosStack, pids_alive
@@ -41,32 +46,26 @@ USERS = 3
 
 
 async def _load(stack: ChaosStack, result: Result) -> None:
+    """Set up through the API, then the runs and the faults together, then settle."""
     stop = asyncio.Event()
-    health = HealthWatch(stack.url)
-    registry = RegistryWatch(stack.postgres.url)
+    result.health = HealthWatch(stack.url)
+    result.registry = RegistryWatch(stack.postgres.url)
     watchers = [
-        asyncio.create_task(health.run(stop)),
-        asyncio.create_task(registry.run(stop)),
+        asyncio.create_task(result.health.run(stop)),
+        asyncio.create_task(result.registry.run(stop)),
     ]
     async with httpx.AsyncClient(base_url=stack.url, timeout=60) as http:
         api = Api(http)
         with console.status("signing up, creating projects and workflows, starting workers"):
             began = time.monotonic()
-            setup = await create_everything(api, users=USERS, projects=PROJECTS)
+            result.setup = await create_everything(api, users=USERS, projects=PROJECTS)
             result.phases["setup through the API"] = time.monotonic() - began
         console.print(
-            f"[green]✓[/] {USERS} users, {len(setup.projects)} projects, "
-            f"{len(setup.flows)} workflows, every project's worker running"
+            f"[green]✓[/] {USERS} users, {len(result.setup.projects)} projects, "
+            f"{len(result.setup.flows)} workflows, every project's worker running"
         )
-        result.setup = setup
-        driver = Driver(api, setup.flows, RUNS, RATE)
-        injector = Injector(stack, duration_s=RUNS / RATE)
-        result.driver, result.injector, result.health, result.registry = (
-            driver,
-            injector,
-            health,
-            registry,
-        )
+        result.driver = Driver(api, result.setup.flows, RUNS, RATE)
+        result.injector = Injector(stack, duration_s=RUNS / RATE)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -74,46 +73,50 @@ async def _load(stack: ChaosStack, result: Result) -> None:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            starts = progress.add_task("runs started", total=RUNS)
-            signals = progress.add_task(
-                "runs signalled", total=sum(1 for f in setup.flows if f.kind == "signal") or 1
-            )
-            faults = progress.add_task("faults injected", total=23)
-
-            def advanced(what: str) -> None:
-                if what == "started":
-                    progress.advance(starts)
-                else:
-                    progress.advance(signals)
-                    signalled = sum(1 for s in driver.started if s.signalled)
-                    waiting = sum(1 for s in driver.started if s.flow.kind == "signal")
-                    progress.update(signals, completed=signalled, total=max(waiting, 1))
-
-            def faulted(fault: Fault) -> None:
-                progress.advance(faults)
-                at = fault.at - driver.begun_at
-                progress.console.log(f"[yellow]+{at:6.1f} s[/] {fault.kind}: {fault.detail}")
-
-            driver.on_progress = advanced
-            injector.on_fault = faulted
-            began = time.monotonic()
-            result.load_began = began
-            await asyncio.gather(driver.run(), injector.run())
-            result.phases["load (runs started, faults injected)"] = time.monotonic() - began
-
-            began = time.monotonic()
-            projects = [p["id"] for p in setup.projects]
-            settle = progress.add_task("open runs left to settle", total=None)
-            while time.monotonic() - began < SETTLE_S:
-                left = await open_rows(stack.postgres.url, projects)
-                progress.update(settle, description=f"open runs left to settle: {left}")
-                if left == 0:
-                    break
-                await asyncio.sleep(2)
-            result.phases["settling"] = time.monotonic() - began
+            await _drive(progress, result.driver, result.injector, result)
+            await _settle(progress, stack, result)
         result.answers = api.answers
     stop.set()
     await asyncio.gather(*watchers)
+
+
+async def _drive(progress: Progress, driver: Driver, injector: Injector, result: Result) -> None:
+    starts = progress.add_task("runs started", total=RUNS)
+    signals = progress.add_task("runs signalled", total=1)
+    faults = progress.add_task("faults injected", total=WORKER_KILLS + 3)
+
+    def advanced(what: str) -> None:
+        if what == "started":
+            progress.advance(starts)
+        signalled = sum(1 for s in driver.started if s.signalled)
+        waiting = sum(1 for s in driver.started if s.flow.kind == "signal")
+        progress.update(signals, completed=signalled, total=max(waiting, 1))
+
+    def faulted(fault: Fault) -> None:
+        progress.advance(faults)
+        at = fault.at - driver.begun_at
+        progress.console.log(f"[yellow]+{at:6.1f} s[/] {fault.kind}: {fault.detail}")
+
+    driver.on_progress = advanced
+    injector.on_fault = faulted
+    began = result.load_began = time.monotonic()
+    await asyncio.gather(driver.run(), injector.run())
+    result.phases["load (runs started, faults injected)"] = time.monotonic() - began
+
+
+async def _settle(progress: Progress, stack: ChaosStack, result: Result) -> None:
+    """Wait (at most SETTLE_S) until no run of the projects is open in the database."""
+    assert result.setup is not None
+    began = time.monotonic()
+    projects = [p["id"] for p in result.setup.projects]
+    settle = progress.add_task("open runs left to settle", total=None)
+    while time.monotonic() - began < SETTLE_S:
+        left = await open_rows(stack.postgres.url, projects)
+        progress.update(settle, description=f"open runs left to settle: {left}")
+        if left == 0:
+            break
+        await asyncio.sleep(2)
+    result.phases["settling"] = time.monotonic() - began
 
 
 async def _check(stack: ChaosStack, result: Result) -> None:

@@ -164,7 +164,14 @@ async def check_runs(
                 found.unexpected.append(f"{name}: the signal did not arrive: {row['output']}")
 
     await asyncio.gather(*(one(r) for r in rows))
+    await _check_queues(client, projects, rows, found)
+    return found, rows
 
+
+async def _check_queues(
+    client: Client, projects: list[dict[str, Any]], rows: list[dict[str, Any]], found: Findings
+) -> None:
+    """Every run Temporal has on the projects' queues has its row, and one run per id."""
     known = {(r["temporal_workflow_id"], r["temporal_run_id"]) for r in rows}
     runs_per_id: Counter[str] = Counter()
     for project in projects:
@@ -182,7 +189,6 @@ async def check_runs(
             status = _STATUS_OF.get(execution.status, "?") if execution.status else "?"
             found.phantoms.append(f"{execution.id}/{execution.run_id} ({status}) has no row")
     found.duplicates += [f"{w}: {n} Temporal runs" for w, n in runs_per_id.items() if n > 1]
-    return found, rows
 
 
 async def check_statistics(

@@ -41,12 +41,18 @@ class HealthSample:
 
 @dataclass
 class HealthWatch:
+    """`/api/health` four times a second; a health answer later than ``timeout_s`` counts
+    as none. Also how late this process's own event loop woke (``lag_s``), so that a slow
+    answer can be told from a busy driver."""
+
     url: str
     every_s: float = 0.25
+    timeout_s: float = 10.0
     samples: list[HealthSample] = field(default_factory=list)
+    lag_s: float = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
+        async with httpx.AsyncClient(base_url=self.url, timeout=self.timeout_s) as client:
             while not stop.is_set():
                 at = time.monotonic()
                 try:
@@ -60,7 +66,10 @@ class HealthWatch:
                 except httpx.TransportError as exc:
                     error = {"error": type(exc).__name__}
                     self.samples.append(HealthSample(at, 0, error, time.monotonic() - at))
-                await asyncio.sleep(max(0.0, at + self.every_s - time.monotonic()))
+                wake = at + self.every_s
+                if wake > time.monotonic():
+                    await asyncio.sleep(wake - time.monotonic())
+                    self.lag_s = max(self.lag_s, time.monotonic() - wake)
 
 
 @dataclass
@@ -158,9 +167,9 @@ class Injector:
         # The least-killed project first, so that kills spread over every project.
         rng = random.Random()  # noqa: S311 (choosing a victim, not a secret)
         rng.shuffle(workers)
-        workers.sort(key=lambda w: self.kills_by_project[projects.get(w[1].pid, "?")])
+        workers.sort(key=lambda w: self.kills_by_project[projects.get(w[1].pid, "")])
         index, process = workers[0]
-        project = projects.get(process.pid, "?")
+        project = projects.get(process.pid, "")
         try:
             process.send_signal(signal.SIGKILL)
         except psutil.NoSuchProcess:
@@ -170,7 +179,10 @@ class Injector:
             Fault(
                 time.monotonic(),
                 "worker kill",
-                f"SIGKILL worker pid {process.pid} of project {project[:8]} (manager {index})",
+                f"SIGKILL worker pid {process.pid} of project {project[:8]} (manager {index})"
+                if project
+                else f"SIGKILL worker pid {process.pid} (manager {index}; no running row "
+                "named it: still starting, or the database away)",
             )
         )
 
@@ -263,6 +275,7 @@ class Outage:
     recovery_s: float | None  # from the service serving again to health answering 200
     bad_answers: list[str]  # health answers in the window that were not 503 + JSON detail
     details: Counter[str]  # what the 503s said
+    slowest_s: float  # the longest a health answer took in the window
 
 
 def outage_of(fault: Fault, samples: list[HealthSample]) -> Outage:
@@ -282,4 +295,5 @@ def outage_of(fault: Fault, samples: list[HealthSample]) -> Outage:
         recovery_s=(recovered.at - fault.up_at) if recovered else None,
         bad_answers=bad,
         details=Counter(str((s.body or {}).get("detail")) for s in window if s.status == 503),
+        slowest_s=max((s.took_s for s in window), default=0.0),
     )

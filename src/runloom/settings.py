@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     runloom_compile_workers: int = Field(default=2, ge=1, le=64)
     runloom_compile_timeout_s: float = Field(default=10.0, gt=0, le=600)
     runloom_compile_memory_mb: int = Field(default=512, ge=64)
-    runloom_compile_queue: int = Field(default=8, ge=0)
+    runloom_compile_queue: int = Field(default=4, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

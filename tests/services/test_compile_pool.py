@@ -4,6 +4,7 @@ take too long or too much memory is stopped while everything else keeps going.""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -16,6 +17,7 @@ from runloom.services.compile_pool import (
     CompileMemoryError,
     CompilePool,
     CompilerBusyError,
+    CompilerUnavailableError,
     CompileTimeoutError,
     PoolLimits,
 )
@@ -148,3 +150,44 @@ async def test_callers_beyond_the_queue_are_refused_and_cancelled_work_is_killed
     finally:
         await pool.close()
     assert {p.pid for p in compile_processes()} - others == set()
+
+
+ORPHANING = """
+import asyncio, os, sys
+from runloom.services.compile_pool import CompilePool, PoolLimits
+from tests.services.test_compile_pool import chain, compile_processes, slow_graph, transform
+
+async def main():
+    pool = CompilePool(PoolLimits(workers=1, timeout_s=600))
+    await pool.compile(chain(transform("x")), workflow_key="a", version=1)  # a process, idle
+    task = asyncio.ensure_future(pool.compile(slow_graph(), workflow_key="a", version=1))
+    await asyncio.wait({task}, timeout=0.5)  # the graph is sent: the process compiles
+    (child,) = compile_processes()
+    print(child.pid, child.cpu_times().user, flush=True)
+    await task
+
+asyncio.run(main())
+"""
+
+
+async def test_compile_processes_die_with_the_api_process(repo_root: Any) -> None:
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", ORPHANING, cwd=repo_root, stdout=asyncio.subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    pid, cpu = (await asyncio.wait_for(parent.stdout.readline(), 60)).split()
+    child = psutil.Process(int(pid))
+    while child.cpu_times().user < float(cpu) + 0.5:  # it is busy compiling
+        await asyncio.wait({asyncio.ensure_future(parent.wait())}, timeout=0.1)
+    parent.kill()  # as in a crash: nothing of the parent's own code runs
+    await parent.wait()
+    # The kernel kills the compile process (PR_SET_PDEATHSIG): no minute-long orphan.
+    gone, _ = psutil.wait_procs([child], timeout=10)
+    assert gone == [child]
+
+
+async def test_a_compiler_that_cannot_start_is_unavailable_not_a_bad_graph() -> None:
+    pool = CompilePool(command=[sys.executable, "-c", "import sys; sys.exit(3)"])
+    with pytest.raises(CompilerUnavailableError, match="could not start"):
+        await pool.compile(chain(transform("x")), workflow_key="wf", version=1)
+    await pool.close()

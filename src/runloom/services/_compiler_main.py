@@ -15,11 +15,13 @@ request is a pickle from the pool (the process that started this one); a reply i
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import os
 import pickle
 import resource
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -31,6 +33,7 @@ from runloom.compiler import GeneratedCodeInvalid, GraphInvalid, compile_workflo
 __all__ = ["HEADER_BYTES", "main", "read_frame", "write_frame"]
 
 HEADER_BYTES = 4
+_PR_SET_PDEATHSIG = 1
 # A graph that touches most of the compiler, so that the first real compilation does not
 # spend its time (and its memory budget) importing the rest.
 _WARM_UP = {
@@ -73,6 +76,18 @@ def _address_space() -> int | None:
     return None
 
 
+def _die_with_parent() -> None:
+    """SIGKILL this process when the API process ends: a compilation in progress would
+    otherwise run on (it reads stdin, where the end shows, only between requests)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it ended before the request was in place
+        os._exit(0)
+
+
 def _limit_memory(memory_mb: int) -> None:
     """Allow ``memory_mb`` MiB of address space beyond what the process uses now."""
     used = _address_space()
@@ -113,6 +128,7 @@ def _compile(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    _die_with_parent()
     memory_mb = int(argv[1]) if len(argv) > 1 else 0
     # Replies go to the original stdout only; anything printed lands on stderr.
     replies = os.fdopen(os.dup(1), "wb")

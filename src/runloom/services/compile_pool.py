@@ -53,6 +53,7 @@ __all__ = [
     "CompilePool",
     "CompileTimeoutError",
     "CompilerBusyError",
+    "CompilerUnavailableError",
     "PoolLimits",
     "current",
     "install",
@@ -97,6 +98,10 @@ class CompilerBusyError(RunloomError):
     retry_after_s = 1.0
 
 
+class CompilerUnavailableError(CompilerBusyError):
+    """A compile process would not start: the platform's fault, not the graph's (503)."""
+
+
 class _ChildDied(Exception):
     pass
 
@@ -123,7 +128,8 @@ class _Child:
                 raise _ChildDied(f"it said {ready!r} instead of being ready")
         except (TimeoutError, _ChildDied) as err:
             await child.kill()
-            raise CompileCrashedError(
+            log.error("a compile process did not start: %s", err or "no answer")
+            raise CompilerUnavailableError(
                 f"the compiler could not start ({err or 'no answer'}); retry, and tell the "
                 "operator if this persists"
             ) from None
@@ -210,7 +216,7 @@ class PoolLimits:
     workers: int = 2
     timeout_s: float = 10.0
     memory_mb: int = 512
-    max_waiting: int = 8
+    max_waiting: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PoolLimits:
