@@ -109,6 +109,10 @@ def _serve(settings: Settings, services: Services, *, with_manager: bool = True)
             port=settings.runloom_port,
             log_level="warning",
             lifespan="on",
+            # Longer than clients and load balancers keep idle connections (httpx 5 s,
+            # common balancers 60 s): a server that closes first races a request sent on
+            # the same connection, which the client sees as a dropped request.
+            timeout_keep_alive=75,
         )
     )
 
