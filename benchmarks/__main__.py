@@ -26,6 +26,7 @@ from rich.table import Table
 from temporalio.client import Client
 from tests.live import LiveStack, up_env
 
+from benchmarks.graphs import approval_graph
 from benchmarks.sandbox_bench import measure_python_call_overhead
 from benchmarks.streams_bench import bench_streams
 from runloom.compiler import compile_workflow
@@ -82,27 +83,6 @@ def statement_calls(admin_url: str) -> dict[str, int]:
             "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'runloom')"
         ).fetchall()
     return {str(q): int(c) for q, c in rows}
-
-
-def approval_graph() -> dict[str, Any]:
-    """Runs that stay open until signalled, so starting and tracking are measured apart."""
-    return {
-        "nodes": [
-            {"id": "start", "type": "start"},
-            {
-                "id": "approve",
-                "type": "wait_for_signal",
-                "config": {"signal": "go", "timeout_s": 600},
-            },
-            {"id": "work", "type": "python", "config": {"code": "return {'ok': True}"}},
-            {"id": "end", "type": "end", "config": {"output": "{{ steps.work }}"}},
-        ],
-        "edges": [
-            {"source": "start", "target": "approve"},
-            {"source": "approve", "target": "work"},
-            {"source": "work", "target": "end"},
-        ],
-    }
 
 
 async def bench_runs(url: str, temporal_address: str, admin_url: str) -> dict[str, float]:

@@ -9,34 +9,17 @@ import json
 import statistics
 import time
 import uuid
-from typing import Any
 
 import httpx
 import psycopg
+
+from benchmarks.graphs import approval_graph
 
 USERS = 10
 STREAMS_PER_USER = 50  # the default RUNLOOM_STREAMS_PER_USER
 IDLE_S = 5.0
 # The one statement a live stream runs (on open, and when its run ends).
 STREAM_QUERY = "SELECT * FROM public.workflow_executions WHERE id = $1"
-
-
-def approval_graph() -> dict[str, Any]:
-    return {
-        "nodes": [
-            {"id": "start", "type": "start"},
-            {
-                "id": "approve",
-                "type": "wait_for_signal",
-                "config": {"signal": "go", "timeout_s": 600},
-            },
-            {"id": "end", "type": "end", "config": {"output": "{{ steps.approve }}"}},
-        ],
-        "edges": [
-            {"source": "start", "target": "approve"},
-            {"source": "approve", "target": "end"},
-        ],
-    }
 
 
 def _calls(admin_url: str) -> tuple[int, int]:

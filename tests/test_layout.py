@@ -12,34 +12,22 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # The renderer is the generated code's template: long by nature, read top to bottom.
 TEMPLATES = {SRC / "runloom" / "compiler" / "render.py"}
 
+# What runs beside user code or knows no infrastructure: none of the platform's services.
+_NO_SERVICES = {
+    "runloom.db",
+    "runloom.store",
+    "runloom.services",
+    "runloom.api",
+    "runloom.manager",
+    "runloom.cli",
+}
+
 # package -> packages of runloom it must not import (directly or in a function body).
 FORBIDDEN: dict[str, set[str]] = {
     "runloom_runtime": {"runloom"},
-    "runloom.compiler": {
-        "runloom.db",
-        "runloom.store",
-        "runloom.services",
-        "runloom.api",
-        "runloom.manager",
-        "runloom.worker",
-        "runloom.cli",
-    },
-    "runloom.worker": {
-        "runloom.db",
-        "runloom.store",
-        "runloom.services",
-        "runloom.api",
-        "runloom.manager",
-        "runloom.cli",
-    },
-    "runloom.sandbox": {
-        "runloom.db",
-        "runloom.store",
-        "runloom.services",
-        "runloom.api",
-        "runloom.manager",
-        "runloom.cli",
-    },
+    "runloom.compiler": _NO_SERVICES | {"runloom.worker"},
+    "runloom.worker": _NO_SERVICES,
+    "runloom.sandbox": _NO_SERVICES,
     "runloom.store": {"runloom.services", "runloom.api", "runloom.manager", "runloom.cli"},
     "runloom.services": {"runloom.api", "runloom.manager", "runloom.cli"},
     "runloom.manager": {"runloom.api", "runloom.cli"},
