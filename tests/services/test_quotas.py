@@ -117,11 +117,14 @@ async def test_open_runs_count_pending_and_running_only(pool: Pool) -> None:
     await _open_runs(pool, stranger, await make_workflow(pool, stranger, chain()), "running")
 
     async with user_session(pool, _claims(owner.user_id)) as conn:
-        await quotas.check_new_run(conn, user_id=owner.user_id, settings=_settings(open_runs=3))
-        with pytest.raises(QuotaExceededError) as refused:
-            await quotas.check_new_run(
-                conn, user_id=str(owner.user_id), settings=_settings(open_runs=2)
-            )
+        # What a start reads with its context (store.executions.start_context).
+        row = await (await conn.execute("SELECT public.open_run_count(10) AS n")).fetchone()
+        capped = await (await conn.execute("SELECT public.open_run_count(1) AS n")).fetchone()
+    assert row is not None and row["n"] == 2
+    assert capped is not None and capped["n"] == 1
+    quotas.check_new_run(open_runs=row["n"], settings=_settings(open_runs=3))
+    with pytest.raises(QuotaExceededError) as refused:
+        quotas.check_new_run(open_runs=row["n"], settings=_settings(open_runs=2))
     assert refused.value.setting == "RUNLOOM_QUOTA_OPEN_RUNS"
     assert "you have 2 runs that have not ended" in str(refused.value)
 

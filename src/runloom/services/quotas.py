@@ -102,12 +102,12 @@ async def check_new_project(conn: Conn, *, user_id: uuid.UUID, settings: Setting
         raise PROJECTS.refuse(held=held, limit=limit)
 
 
-async def check_new_run(conn: Conn, *, user_id: uuid.UUID | str, settings: Settings) -> None:
-    """Room for one more open run."""
+def check_new_run(*, open_runs: int, settings: Settings) -> None:
+    """Room for one more open run, given the user's open runs as the start read them
+    (store.executions.start_context counts them, no further than the limit)."""
     limit = OPEN_RUNS.limit(settings)
-    held = await usage.count_open_runs(conn, user_id=_user_id(user_id), up_to=limit)
-    if held >= limit:
-        raise OPEN_RUNS.refuse(held=held, limit=limit)
+    if open_runs >= limit:
+        raise OPEN_RUNS.refuse(held=open_runs, limit=limit)
 
 
 async def check_new_worker(

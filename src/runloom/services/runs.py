@@ -108,8 +108,13 @@ async def start_execution(
     asked for (QuotaExceededError).
     """
     async with user_session(pool, claims) as conn:
-        context = await executions.start_context(conn, workflow_id=workflow_id, version=version)
-        await quotas.check_new_run(conn, user_id=claims["sub"], settings=settings)
+        context = await executions.start_context(
+            conn,
+            workflow_id=workflow_id,
+            version=version,
+            open_up_to=quotas.OPEN_RUNS.limit(settings),
+        )
+        quotas.check_new_run(open_runs=context.open_runs, settings=settings)
         if context.worker_ready:
             return await start_run(conn, client, claims=claims, context=context, input=input)
         await quotas.check_new_worker(

@@ -43,6 +43,8 @@ class StartContext:
     code_id: uuid.UUID
     version: int
     worker_ready: bool
+    # The user's open runs, counted no further than start_context's ``open_up_to``.
+    open_runs: int
 
     @property
     def workflow_type(self) -> str:
@@ -69,10 +71,16 @@ class FinishedRun:
     code_version: int | None
 
 
-async def start_context(conn: Conn, *, workflow_id: uuid.UUID, version: int | None) -> StartContext:
+async def start_context(
+    conn: Conn, *, workflow_id: uuid.UUID, version: int | None, open_up_to: int
+) -> StartContext:
     cur = await conn.execute(
         sql("executions_start_context"),
-        {"workflow_id": workflow_id, "version": None if version is None else str(version)},
+        {
+            "workflow_id": workflow_id,
+            "version": None if version is None else str(version),
+            "open_up_to": open_up_to,
+        },
     )
     row = await cur.fetchone()
     if row is None:

@@ -13,7 +13,6 @@ from runloom.store.queries import sql
 __all__ = [
     "ActiveWorkers",
     "active_workers",
-    "count_open_runs",
     "count_projects",
     "lock_user",
 ]
@@ -46,11 +45,6 @@ async def _count(conn: Conn, name: str, params: dict[str, object]) -> int:
 
 async def count_projects(conn: Conn, *, user_id: uuid.UUID) -> int:
     return await _count(conn, "usage_count_projects", {"user_id": user_id})
-
-
-async def count_open_runs(conn: Conn, *, user_id: uuid.UUID, up_to: int) -> int:
-    """Open (pending or running) runs the user started, counting no further than ``up_to``."""
-    return await _count(conn, "usage_count_open_runs", {"user_id": user_id, "up_to": up_to})
 
 
 async def active_workers(conn: Conn, *, user_id: uuid.UUID, project_id: uuid.UUID) -> ActiveWorkers:

@@ -1,7 +1,9 @@
 -- Everything a start needs, in one round trip: the workflow, its project's queue, the code
 -- version to run (the one asked for, else the active one), and whether a running worker
--- already serves that version (then no manager needs to be asked).
+-- already serves that version (then no manager needs to be asked), and how many runs the
+-- user has open (for the quota, counted no further than %(open_up_to)s).
 SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name,
+       public.open_run_count(%(open_up_to)s) AS open_runs,
        c.id AS code_id, c.version,
        EXISTS (
          SELECT 1 FROM public.workflow_workers AS r
