@@ -43,6 +43,10 @@ class Principal:
     user_id: uuid.UUID
     email: str | None
     claims: dict[str, Any]
+    # Set when the caller signed in with an API key; `project_id` when the key is limited
+    # to one project (also in `claims` as `runloom_project_id`, which RLS honours).
+    api_key: bool = False
+    project_id: uuid.UUID | None = None
 
 
 def hash_password(password: str) -> str:
@@ -79,6 +83,24 @@ def issue_token(*, user_id: uuid.UUID, email: str, secret: str, ttl_s: int = TOK
         "exp": now + ttl_s,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def key_claims(
+    *, user_id: uuid.UUID, email: str | None, project_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """The claims an API key's requests run with: its owner's, and its project if any."""
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "role": "authenticated",
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "runloom_api_key": True,
+    }
+    if email:
+        claims["email"] = email
+    if project_id is not None:
+        claims["runloom_project_id"] = str(project_id)
+    return claims
 
 
 def verify_token(token: str, *, secrets: Sequence[str]) -> Principal:

@@ -15,6 +15,10 @@ class NotFoundError(RunloomError):
     """The object does not exist, or belongs to someone else (indistinguishable on purpose)."""
 
 
+class ForbiddenError(RunloomError):
+    """The caller is known but may not do this (e.g. an API key creating API keys)."""
+
+
 class ConflictError(RunloomError):
     """The request collides with the current state (duplicate name, worker already active)."""
 

@@ -92,3 +92,15 @@ class Execution(Model):
     finished_at: datetime | None
     duration_ms: int | None
     created_at: datetime
+
+
+class ApiKey(Model):
+    """An API key as its owner lists it: never the key itself nor its hash."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    project_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None

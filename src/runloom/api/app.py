@@ -12,7 +12,7 @@ from runloom.api.errors import install_error_handlers
 from runloom.api.limits import BodySizeLimit
 from runloom.api.live import LiveHub
 from runloom.api.ratelimit import RateLimits
-from runloom.api.routes import auth, executions, health, projects, workers, workflows
+from runloom.api.routes import api_keys, auth, executions, health, projects, workers, workflows
 from runloom.api.state import AppState
 from runloom.api.static import mount_ui
 from runloom.db.pool import create_pool
@@ -53,7 +53,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
-    for module in (health, auth, projects, workers, workflows, executions):
+    for module in (health, auth, api_keys, projects, workers, workflows, executions):
         app.include_router(module.router, prefix="/api")
     mount_ui(app)
     return app

@@ -12,12 +12,13 @@ from runloom.api.live import LiveHub
 from runloom.api.ratelimit import RateLimits, client_ip, get_rate_limits
 from runloom.api.schemas import Credentials
 from runloom.api.state import AppState
-from runloom.auth import AuthError, Principal, verify_token
+from runloom.auth import AuthError, Principal, key_claims, verify_token
 from runloom.db.pool import Pool
-from runloom.db.session import user_session
+from runloom.db.session import service_session, user_session
+from runloom.errors import ForbiddenError
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
-from runloom.store import users
+from runloom.store import api_keys, users
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from sign-in")
 
@@ -59,9 +60,34 @@ async def get_temporal_client(temporal: TemporalDep) -> Client:
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
 
 
+async def _key_principal(state: AppState, key: str) -> Principal:
+    """An API key acts as its owner (RLS applies as them), limited to its project if any.
+    A malformed key is refused without a lookup; a well-formed one costs one call."""
+    if not api_keys.well_formed(key):
+        raise AuthError("the API key is malformed; copy it again from where it was created")
+    async with service_session(state.pool) as conn:
+        owner = await api_keys.key_owner(conn, key)
+    if owner is None:
+        raise AuthError("the API key is unknown; create one with POST /api/api-keys")
+    if owner.state == "revoked":
+        raise AuthError("the API key was revoked; create a new one")
+    if owner.state == "expired":
+        raise AuthError("the API key has expired; create a new one")
+    claims = key_claims(user_id=owner.user_id, email=owner.email, project_id=owner.project_id)
+    return Principal(
+        user_id=owner.user_id,
+        email=owner.email,
+        claims=claims,
+        api_key=True,
+        project_id=owner.project_id,
+    )
+
+
 async def _principal(state: AppState, token: str | None) -> Principal:
     if not token:
         raise AuthError("sign in first: send the access token as 'Authorization: Bearer <token>'")
+    if token.startswith(api_keys.KEY_PREFIX):
+        return await _key_principal(state, token)
     principal = verify_token(token, secrets=state.token_secrets)
     # The users row and default project exist after the first call of any token's user;
     # remembering who is known keeps that off every later request's path.
@@ -91,6 +117,24 @@ async def get_stream_user(
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+async def get_session_user(user: CurrentUser) -> Principal:
+    """A signed-in person, not an API key: for managing keys."""
+    if user.api_key:
+        raise ForbiddenError("API keys cannot manage API keys; sign in to do that")
+    return user
+
+
+async def get_unscoped_user(user: CurrentUser) -> Principal:
+    """Any caller but a key limited to one project: for what spans projects."""
+    if user.project_id is not None:
+        raise ForbiddenError(f"this API key is limited to project {user.project_id}")
+    return user
+
+
+SessionUser = Annotated[Principal, Depends(get_session_user)]
+UnscopedUser = Annotated[Principal, Depends(get_unscoped_user)]
 StreamUser = Annotated[Principal, Depends(get_stream_user)]
 
 

@@ -18,6 +18,7 @@ from runloom.compiler import GraphInvalid
 from runloom.errors import (
     ConfigurationError,
     ConflictError,
+    ForbiddenError,
     InvalidRequestError,
     NotFoundError,
     QuotaExceededError,
@@ -39,6 +40,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     # waiting alone does not make room for another project.
     (RateLimitedError, status.HTTP_429_TOO_MANY_REQUESTS),
     (QuotaExceededError, status.HTTP_403_FORBIDDEN),
+    (ForbiddenError, status.HTTP_403_FORBIDDEN),
     (ConflictError, status.HTTP_409_CONFLICT),
     (InvalidRequestError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (TemporalUnavailableError, status.HTTP_503_SERVICE_UNAVAILABLE),

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from runloom.models import Execution, Project, User, Worker, Workflow
+from runloom.models import ApiKey, Execution, Project, User, Worker, Workflow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -172,3 +172,17 @@ class VersionOut(GeneratedCode):
 
 class VersionList(BaseModel):
     versions: list[VersionOut]
+
+
+class ApiKeyCreate(Body):
+    name: Name
+    project_id: uuid.UUID | None = None
+    expires_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="The key itself: shown this once, never again")
+
+
+class ApiKeyList(BaseModel):
+    api_keys: list[ApiKey]

@@ -51,6 +51,23 @@ class Credentials:
         return cls(url=data["url"], access_token=data["access_token"], email=data["email"])
 
 
+API_KEY_ENV = "RUNLOOM_API_KEY"
+URL_ENV = "RUNLOOM_URL"
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _api_key_url() -> str:
+    url = os.environ.get(URL_ENV, "").strip()
+    if url:
+        return url
+    path = credentials_path()
+    if path.exists():
+        saved = json.loads(path.read_text()).get("url")
+        if isinstance(saved, str) and saved:
+            return saved
+    return DEFAULT_URL
+
+
 class RunloomClient:
     def __init__(self, *, url: str, access_token: str | None = None, timeout: float = 60) -> None:
         headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
@@ -58,6 +75,13 @@ class RunloomClient:
 
     @classmethod
     def from_credentials(cls) -> RunloomClient:
+        """`RUNLOOM_API_KEY` (for programs and CI) when set, else the saved sign-in.
+
+        With a key, the URL is `RUNLOOM_URL`, else the saved sign-in's, else the local one.
+        """
+        key = os.environ.get(API_KEY_ENV, "").strip()
+        if key:
+            return cls(url=_api_key_url(), access_token=key)
         creds = Credentials.load()
         return cls(url=creds.url, access_token=creds.access_token)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from runloom.api.deps import CurrentUser, PoolDep, SettingsDep
+from runloom.api.deps import CurrentUser, PoolDep, SettingsDep, UnscopedUser
 from runloom.api.schemas import ProjectCreate, ProjectEnvelope, ProjectList, ProjectUpdate
 from runloom.db.session import user_session
 from runloom.services import quotas, worker_requests
@@ -25,10 +25,15 @@ async def list_projects(user: CurrentUser, pool: PoolDep) -> ProjectList:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={403: {"description": "The user has RUNLOOM_QUOTA_PROJECTS projects already"}},
+    responses={
+        403: {
+            "description": "The user has RUNLOOM_QUOTA_PROJECTS projects already, or the "
+            "caller is an API key limited to one project"
+        }
+    },
 )
 async def create_project(
-    body: ProjectCreate, user: CurrentUser, pool: PoolDep, settings: SettingsDep
+    body: ProjectCreate, user: UnscopedUser, pool: PoolDep, settings: SettingsDep
 ) -> ProjectEnvelope:
     async with user_session(pool, user.claims) as conn:
         await quotas.check_new_project(conn, user_id=user.user_id, settings=settings)
