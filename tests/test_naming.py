@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from runloom import naming
 from runloom_runtime import graph
 
 
-def test_workflow_types_round_trip() -> None:
+def test_workflow_types() -> None:
     assert naming.workflow_type("orders", 3) == "orders@v3"
-    assert naming.parse_workflow_type("orders@v3") == naming.WorkflowType("orders", 3)
-    assert str(naming.WorkflowType("a-b_c", 12)) == "a-b_c@v12"
 
 
-@pytest.mark.parametrize(
-    "name", ["orders", "orders@v0", "orders@v", "Orders@v1", "orders@v1.fetch", "@v1", "o@v01"]
-)
-def test_types_runloom_did_not_name_are_not_parsed(name: str) -> None:
-    assert naming.parse_workflow_type(name) is None
+def test_execution_ids_are_read_back_from_workflow_ids_runloom_built() -> None:
+    execution = uuid.uuid4()
+    built = naming.temporal_workflow_id(key="my-flow", execution_id=execution)
+    assert naming.execution_id_of(built) == execution
+    assert naming.execution_id_of("a-child-workflow") is None
 
 
 def test_activity_types_fold_into_one_statistics_name_across_versions() -> None:

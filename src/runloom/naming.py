@@ -1,4 +1,5 @@
-"""Every name runloom gives to things in Temporal and Postgres, built and parsed in one place.
+"""Every name runloom gives to things in Temporal and Postgres, built (and, where runloom
+reads one back, parsed) in one place.
 
 A workflow's version ``n`` runs as the Temporal workflow type ``<key>@v<n>``; each node of
 it is the activity type ``<key>@v<n>.<node id>``; a project's runs share the task queue
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 
 __all__ = [
     "CONTROL_CHANNEL",
@@ -22,11 +22,9 @@ __all__ = [
     "MEMO_WORKFLOW_ID",
     "NODE_STATES_MEMO",
     "NODE_STATES_QUERY",
-    "WorkflowType",
     "activity_type",
     "execution_id_of",
     "module_base",
-    "parse_workflow_type",
     "statistics_activity_name",
     "task_queue_name",
     "temporal_ui_url",
@@ -53,31 +51,11 @@ CONTROL_CHANNEL = "runloom_workers"
 EXECUTIONS_CHANNEL = "runloom_executions"
 EXECUTION_CHANGED_CHANNEL = "runloom_execution_changed"
 
-_WORKFLOW_TYPE = re.compile(r"^(?P<key>[a-z0-9][a-z0-9_-]*)@v(?P<version>[1-9][0-9]*)$")
 _VERSION_SUFFIX = re.compile(r"@v\d+(?=\.|$)")
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowType:
-    """A parsed ``<key>@v<n>``."""
-
-    key: str
-    version: int
-
-    def __str__(self) -> str:
-        return workflow_type(self.key, self.version)
 
 
 def workflow_type(key: str, version: int) -> str:
     return f"{key}@v{version}"
-
-
-def parse_workflow_type(name: str) -> WorkflowType | None:
-    """``orders@v3`` → WorkflowType("orders", 3); None for a type runloom did not name."""
-    match = _WORKFLOW_TYPE.match(name)
-    if match is None:
-        return None
-    return WorkflowType(key=match["key"], version=int(match["version"]))
 
 
 def activity_type(key: str, version: int, node_id: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -58,4 +57,3 @@ async def test_a_stream_that_falls_behind_is_told_to_read_again() -> None:
     queued = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
     assert None in queued
     assert len(queued) <= sub.queue.maxsize
-    await asyncio.sleep(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
 
 import psycopg
 from fastapi import FastAPI, Request, status
@@ -108,15 +109,6 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("database pool exhausted: %s", exc)
-    return JSONResponse(
-        {"detail": "runloom is busy: no database connection was free in time; retry"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "1"},
-    )
-
-
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     # Raised for what a request carried: text with NUL characters, a number or date
     # Postgres cannot hold. Its message names the value's problem, never the data.
@@ -127,19 +119,29 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", exc)
-    return JSONResponse(
-        {"detail": "the database is unavailable (restarting or unreachable); retry shortly"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "1"},
-    )
+def _unavailable(detail: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A 503 with Retry-After: the database cannot serve this request now, a retry may."""
+
+    async def answer(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s: %s", detail, exc)
+        return JSONResponse(
+            {"detail": detail},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
+    return answer
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RunloomError, _runloom_error)
-    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(
+        psycopg.OperationalError,
+        _unavailable("the database is unavailable (restarting or unreachable); retry shortly"),
+    )
     app.add_exception_handler(psycopg.DataError, _data_error)
-    app.add_exception_handler(PoolTimeout, _pool_timeout)
+    app.add_exception_handler(
+        PoolTimeout, _unavailable("runloom is busy: no database connection was free in time; retry")
+    )
     app.add_exception_handler(GraphInvalid, _graph_invalid)
     app.add_exception_handler(RequestValidationError, _validation_error)

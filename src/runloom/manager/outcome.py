@@ -60,20 +60,21 @@ def outcome_of_failure(exc: WorkflowFailureError) -> Outcome:
     return Outcome(status=status, output=None, error=describe_failure(cause or exc))
 
 
-async def memo_node_states(description: WorkflowExecutionDescription) -> dict[str, Any] | None:
+async def _memo(description: WorkflowExecutionDescription, key: str) -> Any:
     try:
-        states = await description.memo_value(naming.NODE_STATES_MEMO, None)
+        return await description.memo_value(key, None)
     except Exception:  # a memo runloom did not write, in a shape it cannot read
         return None
+
+
+async def memo_node_states(description: WorkflowExecutionDescription) -> dict[str, Any] | None:
+    states = await _memo(description, naming.NODE_STATES_MEMO)
     return states if isinstance(states, dict) else None
 
 
 async def memo_execution_id(description: WorkflowExecutionDescription) -> str | None:
     """The execution id runloom wrote into the run's memo when it started it."""
-    try:
-        value = await description.memo_value(naming.MEMO_EXECUTION_ID, None)
-    except Exception:
-        return None
+    value = await _memo(description, naming.MEMO_EXECUTION_ID)
     return value if isinstance(value, str) else None
 
 

@@ -26,8 +26,9 @@ from runloom.db.session import service_session
 from runloom.manager import outcome as outcomes
 from runloom.manager.outcome import Outcome
 from runloom.manager.statistics import activity_runs
+from runloom.services import live_events
 from runloom.services.live_events import LiveEvent
-from runloom.store import executions, live, stats
+from runloom.store import executions, stats
 from runloom.store.executions import TrackedRun
 
 __all__ = ["ExecutionTracker"]
@@ -199,7 +200,7 @@ class ExecutionTracker:
             if finished_run is None:
                 return  # another tracker recorded it first
             # On commit, live streams of the run read it once more and end.
-            await live.notify_execution_changes(conn, [LiveEvent(run.id, finished=True).encode()])
+            await live_events.notify(conn, [LiveEvent(run.id, finished=True)])
             if not genuine:
                 return  # nothing to count
             await stats.record_execution_statistics(

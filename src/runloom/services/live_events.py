@@ -10,12 +10,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
 from runloom import naming
 from runloom.db.pool import Pool
 from runloom.store import live
 from runloom.worker import protocol
 
-__all__ = ["LiveEvent", "events_of_changes", "payloads", "publish"]
+__all__ = ["LiveEvent", "events_of_changes", "notify", "payloads", "publish"]
 
 # Postgres refuses NOTIFY payloads of 8000 bytes or more.
 _MAX_PAYLOAD = 7900
@@ -70,6 +73,12 @@ def payloads(events: Iterable[LiveEvent]) -> Iterator[str]:
             yield from payloads([LiveEvent(event.execution_id, {n: event.nodes[n] for n in part})])
 
 
+async def notify(conn: AsyncConnection[DictRow], events: Iterable[LiveEvent]) -> None:
+    """NOTIFY the events in ``conn``'s transaction (delivered when it commits)."""
+    await live.notify_execution_changes(conn, list(payloads(events)))
+
+
 async def publish(pool: Pool, events: Iterable[LiveEvent]) -> None:
+    """NOTIFY the events at once, outside any transaction of the caller's."""
     async with pool.connection() as conn:
-        await live.notify_execution_changes(conn, list(payloads(events)))
+        await notify(conn, events)

@@ -1,10 +1,11 @@
 """Fair shares: what one user may hold at once, and the bounds compiled into their runs.
 
 Counts are checked when something new is asked for, in the caller's transaction (a user
-session, so RLS confines every count to the caller's own rows). A refusal raises
-:class:`~runloom.errors.QuotaExceededError` naming the quota and the setting that sets it;
-the API answers 403. Rates (sign-ins, run starts per minute) are not counted here but in
-:mod:`runloom.api.ratelimit`, which answers 429.
+session, so RLS confines every count to the caller's own rows; the open runs a start
+reads with its context, through ``public.open_run_count()``, for ``auth.uid()`` only).
+A refusal raises :class:`~runloom.errors.QuotaExceededError` naming the quota and the
+setting that sets it; the API answers 403. Rates (sign-ins, run starts per minute) are
+not counted here but in :mod:`runloom.api.ratelimit`, which answers 429.
 
 * projects (``RUNLOOM_QUOTA_PROJECTS``): exact; creations are serialised per user.
 * workers (``RUNLOOM_QUOTA_WORKERS``): projects of the user with a worker starting or
