@@ -193,9 +193,12 @@ async def test_writes_stay_inside_the_jail(runners: RunnerPool) -> None:
         "    f.write('pwned')\n"
         "return os.path.exists(input)"
     )
-    # It may write into its own empty /work, never into the host's checkout.
-    await output(runners, code, args={"input": str(target)})
+    # Where the checkout lies decides whether the jail's root has a path to it (under
+    # /work it is the jail's own tmpfs; elsewhere the read-only root refuses): either
+    # way nothing reaches the host's checkout.
+    await call(runners, code, args={"input": str(target)})
     assert not target.exists()
+    assert await output(runners, code, args={"input": "/work/deep/x"}) is True
     for root in ("/usr/lib", JAIL_SITE_PACKAGES, sys.base_prefix):
         result = await call(runners, f"open({root + '/x'!r}, 'w')")
         assert not result.ok
