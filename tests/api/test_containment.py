@@ -9,6 +9,7 @@ prove they are what a real run goes through.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,8 @@ from tests.api.conftest import Api, SignUp
 from tests.api.graphs import transform_graph
 from tests.api.helpers import new_project, new_workflow, wait_for_end
 from tests.live import TEST_JWT_SECRET
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -76,7 +79,7 @@ def attacks(live_server: str, database_port: int) -> dict[str, tuple[dict[str, A
             "PermissionError",
         ),
         "read the checkout": (
-            python("return open('/work/main/README.md').read()[:100]"),
+            python(f"return open({str(README)!r}).read()[:100]"),
             "FileNotFoundError",
         ),
         "loop forever": (python("while True:\n    pass", timeout_s=2), "longer than"),
