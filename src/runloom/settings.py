@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     runloom_compile_timeout_s: float = Field(default=10.0, gt=0, le=600)
     runloom_compile_memory_mb: int = Field(default=512, ge=64)
     runloom_compile_queue: int = Field(default=4, ge=0)
+    # Project secrets are encrypted under this key (comma-separated: the first encrypts,
+    # the others only decrypt, for rotation); unset means a key kept in the data dir.
+    runloom_secrets_key: SecretStr | None = None
+    # The address webhooks are reached at from outside (e.g. https://runloom.example.com);
+    # unset means the address the request came in on.
+    runloom_public_url: str | None = None
+    # Webhook calls per trigger per minute (0: no limit), and the longest `?wait=` honoured.
+    runloom_rate_webhooks_per_minute: int = Field(default=600, ge=0)
+    runloom_webhook_max_wait_s: float = Field(default=30.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
