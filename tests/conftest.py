@@ -16,6 +16,7 @@ from runloom.db.session import Claims, service_session
 from runloom.paths import temporal_cli_path
 from runloom.stack.ports import free_port
 from runloom.stack.postgres import EmbeddedPostgres
+from tests.echo_server import EchoServer
 from tests.live import TEST_JWT_SECRET, LiveStack, up_env
 
 
@@ -96,8 +97,35 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def echo_port() -> int:
+    """A loopback port the live stack's http nodes may reach (RUNLOOM_EGRESS_ALLOW), for
+    a server a test runs there; every other loopback port stays refused."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def echo_server(echo_port: int) -> Iterator[EchoServer]:
+    """The one server the live stack's http nodes may call, for the whole session."""
+    server = EchoServer(port=echo_port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def echo(echo_server: EchoServer) -> EchoServer:
+    """The echo server, with no requests recorded yet and answering 200."""
+    echo_server.reset()
+    return echo_server
+
+
+@pytest.fixture(scope="session")
 def live_stack(
-    database_url: str, temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    temporal_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+    echo_port: int,
 ) -> Iterator[LiveStack]:
     cwd = tmp_path_factory.mktemp("live")
     port = free_port()
@@ -112,6 +140,7 @@ def live_stack(
         # Every test user signs up from 127.0.0.1; tests/api/test_limits.py tests the limit.
         RUNLOOM_RATE_AUTH_PER_MINUTE="100000",
         RUNLOOM_STREAMS_PER_USER="5",
+        RUNLOOM_EGRESS_ALLOW=f"127.0.0.1:{echo_port}",
     )
     stack = LiveStack(env=env, port=port, cwd=cwd)
     stack.start()

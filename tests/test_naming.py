@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from runloom import naming
-from runloom_runtime import graph
+from runloom_runtime import graph, step_memo
 
 
 def test_workflow_types() -> None:
@@ -44,3 +44,13 @@ def test_ui_link() -> None:
         base="http://ui:8233/", namespace="ns", workflow_id="w", run_id="r"
     )
     assert url == "http://ui:8233/namespaces/ns/workflows/w/r/history"
+
+
+def test_the_runtime_and_the_platform_agree_on_the_step_outputs_memo() -> None:
+    assert step_memo.STEP_OUTPUTS_MEMO == naming.STEP_OUTPUTS_MEMO
+
+
+def test_node_of_activity() -> None:
+    assert naming.node_of_activity("orders@v3.fetch", workflow_type="orders@v3") == "fetch"
+    assert naming.node_of_activity("orders@v3.a.b", workflow_type="orders@v3") == "a.b"
+    assert naming.node_of_activity("orders@v31.fetch", workflow_type="orders@v3") is None

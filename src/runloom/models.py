@@ -13,6 +13,9 @@ ExecutionStatus = Literal[
 ]
 OPEN_STATUSES: frozenset[str] = frozenset({"pending", "running"})
 WorkerStatus = Literal["starting", "running", "stopping", "stopped", "failed"]
+TriggeredBy = Literal["manual", "api", "webhook", "schedule"]
+TriggerType = Literal["webhook", "schedule"]
+Overlap = Literal["skip", "buffer_one", "allow_all"]
 
 
 class Model(BaseModel):
@@ -50,6 +53,8 @@ class Project(Model):
     is_active: bool
     # Python nodes of the project may make guarded HTTP(S) requests (off: no network).
     python_network: bool = False
+    # Where a notice of each failed or timed-out run is POSTed (runloom.manager.notify).
+    failure_webhook_url: str | None = None
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -92,6 +97,12 @@ class Execution(Model):
     finished_at: datetime | None
     duration_ms: int | None
     created_at: datetime
+    triggered_by: TriggeredBy = "manual"
+    trigger_id: uuid.UUID | None = None
+    # The failed run this one continues from its failed step (POST .../retry), or the run
+    # it starts again from scratch (POST .../rerun).
+    retry_of: uuid.UUID | None = None
+    rerun_of: uuid.UUID | None = None
 
 
 class ApiKey(Model):
@@ -104,3 +115,29 @@ class ApiKey(Model):
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+
+
+class Trigger(Model):
+    """A webhook or a schedule of a workflow, as its owner sees it: never a token."""
+
+    id: uuid.UUID
+    workflow_id: uuid.UUID
+    project_id: uuid.UUID
+    type: TriggerType
+    enabled: bool
+    token_prefix: str | None
+    cron: str | None
+    interval_s: int | None
+    timezone: str
+    input: Any
+    overlap: Overlap
+    created_at: datetime
+    updated_at: datetime
+
+
+class SecretInfo(Model):
+    """A project secret as its owner lists it: never its value."""
+
+    name: str
+    created_at: datetime
+    updated_at: datetime

@@ -22,9 +22,14 @@ __all__ = [
     "MEMO_WORKFLOW_ID",
     "NODE_STATES_MEMO",
     "NODE_STATES_QUERY",
+    "SECRETS_CHANGED_CHANNEL",
+    "SECRET_NAME_PATTERN",
+    "STEPS_QUERY",
+    "STEP_OUTPUTS_MEMO",
     "activity_type",
     "execution_id_of",
     "module_base",
+    "node_of_activity",
     "statistics_activity_name",
     "task_queue_name",
     "temporal_ui_url",
@@ -38,6 +43,10 @@ __all__ = [
 # runloom; these are the platform's names for the same strings.
 NODE_STATES_QUERY = "node_states"
 NODE_STATES_MEMO = "runloom_node_states"
+# Query with the outputs of the nodes that completed so far, and the memo key where the
+# runtime leaves the outputs no activity returned (those are not in the run's history).
+STEPS_QUERY = "steps"
+STEP_OUTPUTS_MEMO = "runloom_step_outputs"
 
 # Memo keys of every run runloom starts: the tracker trusts a run only for the execution
 # its memo names.
@@ -50,6 +59,31 @@ MEMO_WORKFLOW_ID = "runloom_workflow_id"
 CONTROL_CHANNEL = "runloom_workers"
 EXECUTIONS_CHANNEL = "runloom_executions"
 EXECUTION_CHANGED_CHANNEL = "runloom_execution_changed"
+# A project's secrets changed (payload: the project id), sent by a trigger on the table
+# so that every writer, the API and `runloom secrets rotate-key` alike, announces it.
+SECRETS_CHANGED_CHANNEL = "runloom_secrets_changed"
+
+# Names of project secrets, as `{{ secrets.NAME }}` spells them: upper-case identifiers,
+# so that a reference reads as a constant. The migration's CHECK repeats it.
+SECRET_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]{0,63}$"  # noqa: S105 (a pattern)
+
+# Schedules: a Temporal Schedule per schedule trigger, whose action is a small workflow on
+# the installation's platform task queue (served by every manager) that starts the run.
+SCHEDULED_RUN_WORKFLOW = "runloom.scheduled_run"
+
+
+def platform_task_queue(installation_id: uuid.UUID) -> str:
+    return f"runloom-platform-{installation_id}"
+
+
+def schedule_id(trigger_id: uuid.UUID) -> str:
+    return f"runloom-trigger-{trigger_id}"
+
+
+def scheduled_run_workflow_id(trigger_id: uuid.UUID) -> str:
+    """The id prefix of a schedule's actions (Temporal appends each fire time)."""
+    return f"runloom-schedule-{trigger_id}"
+
 
 _VERSION_SUFFIX = re.compile(r"@v\d+(?=\.|$)")
 
@@ -60,6 +94,12 @@ def workflow_type(key: str, version: int) -> str:
 
 def activity_type(key: str, version: int, node_id: str) -> str:
     return f"{workflow_type(key, version)}.{node_id}"
+
+
+def node_of_activity(activity: str, *, workflow_type: str) -> str | None:
+    """``orders@v3.fetch`` of ``orders@v3`` → ``fetch``; None for another workflow's type."""
+    prefix = f"{workflow_type}."
+    return activity[len(prefix) :] if activity.startswith(prefix) else None
 
 
 def statistics_activity_name(activity: str) -> str:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Live run streams (server-sent events) one user, and one API process, may hold open.
     runloom_streams_per_user: int = Field(default=50, ge=1)
     runloom_streams_per_process: int = Field(default=2000, ge=1)
+    # A step's input or output larger than this (KiB of JSON) is cut in step details;
+    # `.../steps/{node_id}/output` answers it whole.
+    runloom_step_value_max_kb: int = Field(default=64, ge=1)
     # Graphs compile in child processes: this many at once, each within this many seconds
     # and MiB, and at most `queue` more requests waiting for one (then 503, retry).
     runloom_compile_workers: int = Field(default=2, ge=1, le=64)

@@ -6,6 +6,9 @@
   workflows.
 * :mod:`runloom_runtime.http` and :mod:`runloom_runtime.python_node` - activity
   implementations for `http_request` and `python` nodes.
+* :mod:`runloom_runtime.project_secrets` and :mod:`runloom_runtime.secret_steps` - project
+  secrets, fetched inside activities only (from the worker's manager, or
+  ``RUNLOOM_SECRET_<NAME>`` variables in an export), and redacted from what they return.
 
 Generated code imports only ``temporalio``, the standard library and this package.
 """

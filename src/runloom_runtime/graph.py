@@ -6,38 +6,64 @@ node with predecessors runs when at least one incoming edge was taken and is ski
 otherwise. Skips therefore propagate down a branch that was not chosen, while a join
 still runs once every predecessor has either finished or been skipped.
 
+A node with an *error edge* (branch ``"error"``) that fails after its retries does not
+fail the run: its state is ``failed``, it "chose" the error branch, so the error edge is
+taken and its plain edges are not (they are skipped like a branch not taken). Nodes after
+it see ``error`` (``type``, ``message``, ``node_id``) in their scope, and so do the nodes
+after those; graphs without error edges have no ``error`` in scope at all.
+
 Workflow tasks created this way are deterministic: Temporal's event loop orders them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+)
 
 from runloom_runtime import live
+from runloom_runtime.step_memo import STEP_OUTPUTS_MEMO, kept_outputs
 from runloom_runtime.templates import TemplateEvaluationError
 
 # Memo key of the final node states (also the patch id that introduced the memo).
 NODE_STATES_MEMO = "runloom_node_states"
 
 __all__ = [
+    "ERROR_BRANCH",
     "Branch",
     "GraphRun",
     "NodeStatus",
     "as_items",
     "failure_message",
+    "failure_type",
     "map_bounded",
     "output_size",
 ]
 
 NodeStatus = Literal["pending", "running", "completed", "failed", "skipped"]
+
+# The branch a node with an error edge takes when it fails.
+ERROR_BRANCH = "error"
+
+# The error in scope of the node whose task is running. Each node runs in its own task,
+# and a task has its own copy of the context, so concurrent nodes (and runs) never see
+# each other's value; generated code reads it through GraphRun.scope() and .error().
+_ERROR_IN_SCOPE: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "runloom_error_in_scope", default=None
+)
+_NOT_SETTLED = object()
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,21 @@ def failure_message(err: BaseException) -> str:
     return message
 
 
+def failure_type(err: BaseException) -> str:
+    """The kind of the innermost failure, beside :func:`failure_message`: an
+    ``ApplicationError``'s type (a python node's exception class, ``HttpStatusError``...),
+    else the class name (``TimeoutError`` for an activity past its timeout)."""
+    kind = type(err).__name__
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, ApplicationError) and current.type:
+            kind = current.type
+        elif not isinstance(current, ActivityError | ChildWorkflowError):
+            kind = type(current).__name__
+        current = current.__cause__
+    return kind
+
+
 class GraphRun:
     """State of every node of one workflow run; exposed through the `node_states` query."""
 
@@ -99,12 +140,43 @@ class GraphRun:
         self._states = {node_id: _NodeState() for node_id in node_ids}
         self._branches: dict[str, str | None] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._from_activity: set[str] = set()  # their outputs are in the run's history
+        # Nodes with an error edge (known before any node runs: every spawn comes first),
+        # the failures they handled, and the error each node saw when it started.
+        self._handles_errors: set[str] = set()
+        self._handled: dict[str, dict[str, Any]] = {}
+        self._seen_errors: dict[str, dict[str, Any] | None] = {}
         self.input: Any = None
         self.steps: dict[str, Any] = {}
 
     def scope(self, **extra: Any) -> dict[str, Any]:
-        """Names visible to templates: `input`, `steps`, plus for_each's `item`/`index`."""
+        """Names visible to templates: `input`, `steps`, plus for_each's `item`/`index`,
+        and `error` in graphs with error edges (None outside an error path)."""
+        if self._handles_errors:
+            return {"input": self.input, "steps": self.steps, "error": self.error(), **extra}
         return {"input": self.input, "steps": self.steps, **extra}
+
+    def error(self) -> dict[str, Any] | None:
+        """The error in scope of the calling node: that of the failed node whose error
+        edge led to it (directly or through the nodes after that edge), else None."""
+        return _ERROR_IN_SCOPE.get()
+
+    def narrow_scope(
+        self, roots: Collection[str] = (), *, steps: Iterable[str] | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """The part of :meth:`scope` some templates read: ``input`` and ``steps`` if named in
+        ``roots`` (of ``steps``, only the ids listed in ``steps`` when given), plus
+        ``extra``. Templates that read secrets are rendered in their activity, whose
+        input Temporal keeps in the run's history: only what they read is sent."""
+        scope = dict(extra)
+        if "input" in roots:
+            scope["input"] = self.input
+        if "steps" in roots:
+            wanted = self.steps if steps is None else steps
+            scope["steps"] = {s: self.steps[s] for s in wanted if s in self.steps}
+        if "error" in roots:
+            scope["error"] = self.error()
+        return scope
 
     def spawn(
         self,
@@ -115,22 +187,41 @@ class GraphRun:
     ) -> None:
         """Start ``node_id`` once its predecessors (given as ``(source, branch)``) settle.
 
-        Nodes must be spawned in topological order so that every predecessor has a task.
+        Nodes must be spawned in topological order so that every predecessor has a task,
+        and all before the run first awaits, so that a failing node knows whether an error
+        edge leaves it.
         """
+        self._handles_errors.update(src for src, branch in after if branch == ERROR_BRANCH)
         self._tasks[node_id] = asyncio.create_task(self._run_node(node_id, body, after))
 
     async def wait(self) -> None:
         """Wait for every node; re-raise the first failure.
 
-        However the run ends, the final node states go into the run's memo, so that
+        However the run ends, the final node states go into the run's memo, with the
+        outputs of the nodes that ran in workflow code (:meth:`workflow_outputs`), so that
         runloom (or anyone with the Temporal UI) can read them from the closed run without
         a worker to answer a query.
         """
         try:
             await asyncio.gather(*self._tasks.values())
         finally:
-            if workflow.in_workflow() and workflow.patched(NODE_STATES_MEMO):
-                workflow.upsert_memo({NODE_STATES_MEMO: self.node_states()})
+            if workflow.in_workflow():
+                self._leave_memo()
+
+    def _leave_memo(self) -> None:
+        # One patch per memo key, so that runs started before a key existed replay as
+        # they ran; one upsert, as before the second key.
+        memo: dict[str, Any] = {}
+        if workflow.patched(NODE_STATES_MEMO):
+            memo[NODE_STATES_MEMO] = self.node_states()
+        if workflow.patched(STEP_OUTPUTS_MEMO):
+            memo[STEP_OUTPUTS_MEMO] = self.workflow_outputs()
+        if memo:
+            workflow.upsert_memo(memo)
+
+    def workflow_outputs(self) -> dict[str, Any]:
+        """The outputs no activity returned, bounded (:mod:`.step_memo`)."""
+        return kept_outputs(self.steps, skip=self._from_activity)
 
     def output(self, node_id: str) -> Any:
         return self.steps.get(node_id)
@@ -141,6 +232,7 @@ class GraphRun:
     def record_attempt(self, node_id: str, envelope: Mapping[str, Any]) -> Any:
         """Unwrap what a runloom activity returned (`{"output", "attempt"}`)."""
         self._states[node_id].attempt = envelope.get("attempt")
+        self._from_activity.add(node_id)
         return envelope.get("output")
 
     async def _run_node(
@@ -149,11 +241,7 @@ class GraphRun:
         body: Callable[[], Awaitable[Any]],
         after: Sequence[tuple[str, str | None]],
     ) -> None:
-        taken = not after
-        for source, branch in after:
-            await self._tasks[source]
-            if self._states[source].status == "completed" and self._branches[source] == branch:
-                taken = True
+        taken = await self._settle(node_id, after)
         state = self._states[node_id]
         now = self._now()
         if not taken:
@@ -173,6 +261,9 @@ class GraphRun:
             state.finished_at = self._now()
             state.error = failure_message(err)
             live.report(node_id, state.as_dict())
+            if node_id in self._handles_errors:
+                self._take_error_edge(node_id, err, message=state.error)
+                return
             raise ApplicationError(
                 f"node {node_id!r} failed: {state.error}",
                 type="NodeFailed",
@@ -188,6 +279,33 @@ class GraphRun:
         state.status = "completed"
         state.finished_at = self._now()
         live.report(node_id, state.as_dict())
+
+    async def _settle(self, node_id: str, after: Sequence[tuple[str, str | None]]) -> bool:
+        """Wait for the predecessors; whether an incoming edge was taken. Sets the error
+        the node sees (the first one a taken edge carries) in its task's context."""
+        taken = not after
+        seen: dict[str, Any] | None = None
+        for source, branch in after:
+            await self._tasks[source]
+            # A source is in _branches once it completed, or failed into its error edge.
+            if self._branches.get(source, _NOT_SETTLED) == branch:
+                taken = True
+                if branch == ERROR_BRANCH and source in self._handled:
+                    seen = seen or self._handled[source]
+                else:
+                    seen = seen or self._seen_errors.get(source)
+        if seen is not None:
+            _ERROR_IN_SCOPE.set(seen)  # in this node's task only
+        self._seen_errors[node_id] = seen
+        return taken
+
+    def _take_error_edge(self, node_id: str, err: BaseException, *, message: str) -> None:
+        kind = failure_type(err)
+        # A python node's runner says "KeyError: 'x'" where the code ran in-thread says
+        # "'x'": the type is its own field, so the message is the same either way.
+        message = message.removeprefix(f"{kind}: ")
+        self._handled[node_id] = {"type": kind, "message": message, "node_id": node_id}
+        self._branches[node_id] = ERROR_BRANCH
 
     def _check_output_size(self, output: Any) -> None:
         limit = self._max_output_bytes

@@ -2,7 +2,7 @@
 
 The node's code is a function *body*. It reaches generated modules only as a string
 literal and is compiled at run time: the body is parsed and placed, as a syntax tree,
-inside ``def <node>(input, steps, item=None, index=None)`` so that line numbers in
+inside ``def <node>(input, steps, item=None, index=None, error=None)`` so that line numbers in
 tracebacks match what the user wrote. A read-only mapping ``secrets`` is a global of it.
 
 Where it runs: in a thread of this process by default (exports, tests). A runloom worker
@@ -23,6 +23,7 @@ import ast
 import asyncio
 import functools
 import json
+import traceback
 import types
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,8 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+
+from runloom_runtime import project_secrets, step_logs
 
 __all__ = [
     "PARAMETERS",
@@ -42,7 +45,8 @@ __all__ = [
     "wrap_body",
 ]
 
-PARAMETERS = ("input", "steps", "item", "index")
+# ``error``: on an error path, the error that led there ({"type", "message", "node_id"}).
+PARAMETERS = ("input", "steps", "item", "index", "error")
 
 Executor = Callable[..., Awaitable[Mapping[str, Any]]]
 """``await executor(code=, node_id=, args=, timeout_s=, secrets=)`` returns a reply:
@@ -61,7 +65,7 @@ def set_executor(executor: Executor | None) -> None:
 
 
 def wrap_body(code: str, name: str, filename: str) -> ast.Module:
-    """Parse a function body and wrap it as ``def name(input, steps, item=None, index=None)``.
+    """Parse a function body and wrap it as ``def name(input, steps, item=None, ...)``.
 
     Self-contained on purpose (only ``ast`` and ``PARAMETERS``): the sandbox runner, which
     cannot import this package, receives this function's source text.
@@ -78,7 +82,7 @@ def wrap_body(code: str, name: str, filename: str) -> ast.Module:
         args=[ast.arg(arg=p) for p in PARAMETERS],
         kwonlyargs=[],
         kw_defaults=[],
-        defaults=[ast.Constant(None), ast.Constant(None)],
+        defaults=[ast.Constant(None) for _ in PARAMETERS[2:]],
     )
     func = ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None)
     module = ast.Module(body=[func], type_ignores=[])
@@ -132,10 +136,28 @@ async def run(
 ) -> dict[str, Any]:
     """Run a python node's code with ``args`` (input, steps, item, index).
 
-    Returns ``{"output": <JSON>, "attempt": n}``, plus ``"logs"`` when an executor captured
-    some output.
+    Returns ``{"output": <JSON>, "attempt": n}``, plus ``"logs"`` when the code printed or
+    logged something (bounded, :mod:`.step_logs`). A failure's ``ApplicationError`` carries
+    ``{"logs", "traceback"}`` as its details: the traceback only through the node's code.
+    With ``secrets``, every value of them is redacted from the output, the logs and any
+    error before Temporal records them (:mod:`.project_secrets`).
     """
     call_args = {p: args.get(p) for p in PARAMETERS}
+    if not secrets:
+        return await _run(code, call_args, node_id=node_id, secrets=None)
+    with project_secrets.redacting(secrets):
+        result = await _run(code, call_args, node_id=node_id, secrets=secrets)
+    redacted: dict[str, Any] = project_secrets.redact(result, secrets)
+    return redacted
+
+
+async def _run(
+    code: str,
+    call_args: dict[str, Any],
+    *,
+    node_id: str,
+    secrets: Mapping[str, str] | None,
+) -> dict[str, Any]:
     if _executor is not None:
         return await _run_with(_executor, code, call_args, node_id=node_id, secrets=secrets)
     try:
@@ -148,20 +170,25 @@ async def run(
         ) from err
     if secrets:
         function = _with_secrets(function, secrets)
-    try:
-        # A thread keeps blocking user code from stalling the worker's event loop.
-        result = await asyncio.to_thread(function, **call_args)
-    except Exception as err:
-        raise ApplicationError(f"{type(err).__name__}: {err}", type=type(err).__name__) from err
+    with step_logs.capturing() as capture:
+        try:
+            # A thread keeps blocking user code from stalling the worker's event loop.
+            result = await asyncio.to_thread(step_logs.call_captured, capture, function, call_args)
+        except Exception as err:
+            details = _failure_details(capture.text(), _user_traceback(err, code, node_id))
+            raise ApplicationError(
+                f"{type(err).__name__}: {err}", details, type=type(err).__name__
+            ) from err
     try:
         json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise ApplicationError(
             f"python node {node_id!r} returned a value that is not JSON: {err}",
+            _failure_details(capture.text(), []),
             type="ResultNotJson",
             non_retryable=True,
         ) from err
-    return {"output": result, "attempt": _attempt()}
+    return _envelope(result, capture.text())
 
 
 async def _run_with(
@@ -179,16 +206,56 @@ async def _run_with(
         timeout_s=_time_left(),
         secrets=dict(secrets or {}),
     )
+    logs = str(reply.get("logs") or "")
     if not reply.get("ok"):
+        # The runner keeps only the frames of the node's own code in its traceback.
+        trace = str(reply.get("traceback") or "").splitlines()
         raise ApplicationError(
             str(reply.get("error_message")),
+            _failure_details(logs, trace),
             type=str(reply.get("error_type")),
             non_retryable=bool(reply.get("non_retryable")),
         )
-    result = {"output": reply.get("output"), "attempt": _attempt()}
-    if reply.get("logs"):
-        result["logs"] = reply["logs"]
+    return _envelope(reply.get("output"), logs)
+
+
+def _envelope(output: Any, logs: str) -> dict[str, Any]:
+    """What the activity returns; Temporal keeps it, logs included, in the run's history."""
+    result = {"output": output, "attempt": _attempt()}
+    if logs:
+        result["logs"] = logs
     return result
+
+
+def _failure_details(logs: str, traceback_lines: list[str]) -> dict[str, Any]:
+    """The details of a failed call's ``ApplicationError``: its logs and traceback lines,
+    kept with the failure in the run's history."""
+    return {"logs": logs, "traceback": traceback_lines}
+
+
+_MAX_TRACEBACK_CHARS = 32 * 1024  # as the sandbox runner's
+
+
+def _user_traceback(err: BaseException, code: str, node_id: str) -> list[str]:
+    """The traceback of ``err`` through the node's own code only: runloom's frames (and
+    those of libraries it called) are not the user's to read."""
+    filename = f"<python node {node_id!r}>"
+    lines = code.splitlines()
+    frames = [
+        traceback.FrameSummary(
+            frame.filename,
+            frame.lineno,
+            frame.name,
+            line=lines[frame.lineno - 1] if frame.lineno and frame.lineno <= len(lines) else "",
+        )
+        for frame in traceback.extract_tb(err.__traceback__)
+        if frame.filename == filename
+    ]
+    text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(type(err), err))
+    if len(text) > _MAX_TRACEBACK_CHARS:
+        text = text[:_MAX_TRACEBACK_CHARS] + " [truncated]"
+    return text.splitlines()
 
 
 def _attempt() -> int | None:

@@ -33,7 +33,9 @@ __all__ = [
     "check_expression",
     "check_template",
     "evaluate",
+    "expression_tree",
     "render",
+    "template_tree",
     "to_json_value",
 ]
 
@@ -101,6 +103,17 @@ def check_expression(source: str) -> None:
     with _too_deep_is_invalid():
         _ENV.compile_expression(source)
         _check_constants(Parser(_ENV, source, state="variable").parse_expression())
+
+
+def template_tree(source: str) -> nodes.Template:
+    """The syntax tree of a template (checked with :func:`check_template` first), for the
+    compiler to see what it reads."""
+    return _ENV.parse(source)
+
+
+def expression_tree(source: str) -> nodes.Expr:
+    """The syntax tree of an expression (checked with :func:`check_expression` first)."""
+    return Parser(_ENV, source, state="variable").parse_expression()
 
 
 @contextlib.contextmanager

@@ -124,3 +124,15 @@ def test_rate_limits_from_settings_count_ip_and_email_separately() -> None:
     limits.check_start(user_id="u2")
     clock.now += 1
     limits.check_start(user_id="u1")
+
+
+def test_webhook_calls_are_counted_per_trigger() -> None:
+    clock = Clock()
+    limits = RateLimits(Settings(runloom_rate_webhooks_per_minute=2), clock=clock)
+    limits.check_webhook(trigger_id="t1")
+    limits.check_webhook(trigger_id="t1")
+    with pytest.raises(RateLimitedError, match=r"webhook calls to this webhook.*WEBHOOKS"):
+        limits.check_webhook(trigger_id="t1")
+    limits.check_webhook(trigger_id="t2")
+    clock.now += 30  # one token back at two a minute
+    limits.check_webhook(trigger_id="t1")

@@ -38,6 +38,8 @@ DESIGN_ROUTES = {
     ("get", "/api/executions/{execution_id}/events"),
     ("post", "/api/executions/{execution_id}/signal"),
     ("post", "/api/executions/{execution_id}/cancel"),
+    ("get", "/api/executions/{execution_id}/steps"),
+    ("get", "/api/executions/{execution_id}/steps/{node_id}/output"),
     ("get", "/api/projects/{project_id}/workers"),
     ("post", "/api/projects/{project_id}/workers/{action}"),
     ("get", "/api/projects/{project_id}/stats"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cases_on_error import ON_ERROR_CASES
 from .conftest import chain, graph
 
 
@@ -95,6 +96,34 @@ def _parallel() -> dict[str, Any]:
     )
 
 
+def _http_secret() -> dict[str, Any]:
+    return graph(
+        [
+            {"id": "start", "type": "start"},
+            {
+                "id": "login",
+                "type": "transform",
+                "config": {"output": {"user": "{{ input.user }}"}},
+            },
+            {
+                "id": "fetch_order",
+                "type": "http_request",
+                "config": {
+                    "method": "POST",
+                    "url": "https://shop.example/orders/{{ input.order_id }}",
+                    "headers": {
+                        "authorization": "Bearer {{ secrets.SHOP_TOKEN }}",
+                        "x-user": "{{ steps.login.user }}",
+                    },
+                    "body": {"key": "{{ secrets['SHOP_KEY'] }}"},
+                },
+            },
+            {"id": "end", "type": "end", "config": {"output": "{{ steps.fetch_order.body }}"}},
+        ],
+        [("start", "login"), ("login", "fetch_order"), ("fetch_order", "end")],
+    )
+
+
 CASES: dict[str, dict[str, Any]] = {
     "start_end": chain(end_output={"echo": "{{ input }}"}),
     "http_request": _http(),
@@ -175,4 +204,14 @@ CASES: dict[str, dict[str, Any]] = {
         }
     ),
     "parallel_join": _parallel(),
+    "http_secret": _http_secret(),
+    "transform_secret": chain(
+        {
+            "id": "sign",
+            "type": "transform",
+            "config": {"output": {"signature": "{{ input.id }}:{{ secrets.SIGNING_KEY }}"}},
+        },
+        end_output="{{ steps.sign }}",
+    ),
 }
+CASES.update(ON_ERROR_CASES)

@@ -120,11 +120,20 @@ async def test_exported_project_runs_in_its_own_venv(
             "id": "calc",
             "type": "python",
             "config": {
-                "code": "import sys\nreturn {'sum': sum(input['xs']), 'prefix': sys.prefix}"
+                "code": "import sys\nreturn {'sum': sum(input['xs']), 'prefix': sys.prefix, "
+                "'token': secrets['EXPORT_TOKEN']}"
             },
         },
-        {"id": "shape", "type": "transform", "config": {"output": "total={{ steps.calc.sum }}"}},
-        end_output={"text": "{{ steps.shape }}", "prefix": "{{ steps.calc.prefix }}"},
+        {
+            "id": "shape",
+            "type": "transform",
+            "config": {"output": "total={{ steps.calc.sum }} {{ secrets.EXPORT_TOKEN | length }}"},
+        },
+        end_output={
+            "text": "{{ steps.shape }}",
+            "prefix": "{{ steps.calc.prefix }}",
+            "token": "{{ steps.calc.token }}",
+        },
     )
     compiled = compile_workflow(doc, workflow_key="exported", version=1)
     folder = tmp_path / "project"
@@ -149,6 +158,8 @@ async def test_exported_project_runs_in_its_own_venv(
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": "default",
         "TASK_QUEUE": task_queue,
+        # Outside runloom, secrets come from the environment (see the export's README).
+        "RUNLOOM_SECRET_EXPORT_TOKEN": "export-token-value",
     }
     worker = await asyncio.create_subprocess_exec(
         str(python),
@@ -171,6 +182,7 @@ async def test_exported_project_runs_in_its_own_venv(
     finally:
         worker.terminate()
         await worker.wait()
-    assert result["text"] == "total=6"
+    assert result["text"] == "total=6 18"
+    assert result["token"] == "***"
     # The activity ran in the exported venv, not in this test's interpreter.
     assert result["prefix"] == str(folder / ".venv")

@@ -1,8 +1,10 @@
 """A stand-in project worker that speaks the protocol and nothing else, for supervisor tests.
 
 Its behaviour comes from the task queue name of the Start message: ``crash`` exits 3
-after ready, ``hang`` ignores SIGTERM, ``child`` starts a grandchild that sleeps, anything
-else serves until stopped. A Reload of a bundle whose first module is ``bad`` fails.
+after ready, ``hang`` ignores SIGTERM, ``child`` starts a grandchild that sleeps,
+``secrets`` asks for its secrets twice (each answer comes back in a heartbeat's
+``loaded``), anything else serves until stopped. A Reload of a bundle whose first module
+is ``bad`` fails.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def main() -> int:
         send(protocol.Error(message="the fake worker crashed on purpose"))
         return 3
     send(protocol.Heartbeat(10.0, 0.5, ("w@v1",), 2, 0, 7))
+    if mode == "secrets":
+        send(protocol.SecretsRequest(request_id=1))
     for line in sys.stdin.buffer:
         message = protocol.decode(line)
         if isinstance(message, protocol.Reload):
@@ -44,6 +48,12 @@ def main() -> int:
                 send(protocol.ReloadFailed(message="SyntaxError: bad code"))
             else:
                 send(protocol.Reloaded(loaded=tuple(e.workflow_type for e in message.bundle)))
+        elif isinstance(message, protocol.Secrets):
+            values = ",".join(f"{k}={v}" for k, v in sorted((message.values or {}).items()))
+            shown = f"{message.request_id}:{message.error or values}"
+            send(protocol.Heartbeat(10.0, 0.5, (shown,), 2, 0, 7))
+            if message.request_id == 1:
+                send(protocol.SecretsRequest(request_id=2))
         elif isinstance(message, protocol.Stop):
             break
     while mode == "hang":

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runloom.manager.supervisor import Supervisor, WorkerError, WorkerStartError
+from runloom.manager.supervisor import SecretsReader, Supervisor, WorkerError, WorkerStartError
 from runloom.worker import protocol
 
 pytestmark = pytest.mark.timeout(30)
@@ -30,7 +30,9 @@ def start_message(mode: str) -> protocol.Start:
     )
 
 
-async def supervise(mode: str) -> tuple[Supervisor, list[protocol.Ready | protocol.Heartbeat]]:
+async def supervise(
+    mode: str, *, secrets: SecretsReader | None = None
+) -> tuple[Supervisor, list[protocol.Ready | protocol.Heartbeat]]:
     seen: list[protocol.Ready | protocol.Heartbeat] = []
 
     async def record(message: protocol.Ready | protocol.Heartbeat) -> None:
@@ -42,6 +44,7 @@ async def supervise(mode: str) -> tuple[Supervisor, list[protocol.Ready | protoc
         env={"PATH": os.defpath, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
         on_message=record,
         graceful_shutdown_s=1.0,
+        secrets=secrets,
     )
     await supervisor.spawn(start_message(mode))
     return supervisor, seen
@@ -96,3 +99,43 @@ async def test_a_worker_that_never_says_ready_is_killed() -> None:
     with pytest.raises(WorkerStartError, match=r"did not report ready within 0\.5 s"):
         await supervisor.wait_ready(0.5)
     assert (await supervisor.exited()).code == -9
+
+
+async def _answers(seen: list[protocol.Ready | protocol.Heartbeat]) -> list[str]:
+    """What the fake worker got for its two requests for secrets."""
+    for _ in range(200):
+        shown = [m.loaded[0] for m in seen if isinstance(m, protocol.Heartbeat)][1:]
+        if len(shown) == 2:
+            return shown
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the worker's requests for secrets were not answered: {seen}")
+
+
+async def test_each_request_for_secrets_is_answered_from_a_fresh_read() -> None:
+    reads = 0
+
+    async def read() -> dict[str, str]:
+        nonlocal reads
+        reads += 1
+        return {"TOKEN": f"value-{reads}", "OTHER": "x"}
+
+    supervisor, seen = await supervise("secrets", secrets=read)
+    await supervisor.wait_ready(10)
+    assert await _answers(seen) == ["1:OTHER=x,TOKEN=value-1", "2:OTHER=x,TOKEN=value-2"]
+    await supervisor.stop()
+
+
+async def test_a_failed_read_answers_its_kind_only() -> None:
+    async def fail() -> dict[str, str]:
+        raise RuntimeError("connection to postgresql://user:password@db failed")
+
+    supervisor, seen = await supervise("secrets", secrets=fail)
+    await supervisor.wait_ready(10)
+    reason = "the manager could not read them (RuntimeError)"
+    assert await _answers(seen) == [f"1:{reason}", f"2:{reason}"]
+    await supervisor.stop()
+
+    supervisor, seen = await supervise("secrets")
+    await supervisor.wait_ready(10)
+    assert (await _answers(seen))[0] == "1:this manager serves no secrets"
+    await supervisor.stop()

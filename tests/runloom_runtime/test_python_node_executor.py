@@ -43,7 +43,7 @@ async def test_calls_go_to_the_executor_with_everything_it_needs(executor: FakeE
         {
             "code": "return 1",
             "node_id": "n",
-            "args": {"input": {"a": 1}, "steps": None, "item": None, "index": 2},
+            "args": {"input": {"a": 1}, "steps": None, "item": None, "index": 2, "error": None},
             "timeout_s": None,
             "secrets": {"K": "v"},
         }

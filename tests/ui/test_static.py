@@ -45,6 +45,8 @@ async def test_api_routes_win_whatever_the_order(build: Path, ui_first: bool) ->
     assert (await client.get("/api/health")).json() == {"database": "ok"}
     assert (await client.get("/api/nope")).status_code == 404
     assert (await client.get("/api/nope")).headers["content-type"].startswith("application/json")
+    # Webhooks are the API's too: a GET there is a 404 or 405, never the app's page.
+    assert (await client.get("/hooks/x")).headers["content-type"].startswith("application/json")
     assert (await client.get("/openapi.json")).json()["openapi"]
     assert "swagger" in (await client.get("/docs")).text.lower()
 

@@ -35,7 +35,16 @@ MESSAGES: list[protocol.ManagerMessage | protocol.WorkerMessage] = [
     protocol.ReloadFailed(message="SyntaxError: nope"),
     protocol.Error(message="boom"),
     protocol.Stopped(tasks_completed=3, tasks_failed=1),
+    protocol.SecretsRequest(request_id=7),
+    protocol.Secrets(request_id=7, values={"API_TOKEN": "tok-1", "EMPTY": ""}),
+    protocol.Secrets(request_id=8, error="the manager could not read them (VaultError)"),
 ]
+
+
+def test_secret_values_stay_out_of_a_message_repr() -> None:
+    message = protocol.Secrets(request_id=1, values={"API_TOKEN": "tok-3f9a61c2"})
+    assert "tok-3f9a61c2" not in repr(message)
+    assert protocol.decode(protocol.encode(message)) == message
 
 
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)

@@ -3,6 +3,7 @@ import { Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { setUnauthorizedHandler } from "./api/client";
 import { useAuth } from "./components/auth";
 import { Layout } from "./components/Layout";
+import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuthPage } from "./pages/AuthPage";
 import { NewWorkflowPage } from "./pages/NewWorkflowPage";
 import { ProjectPage } from "./pages/ProjectPage";
@@ -57,6 +58,7 @@ export function App() {
         <Route path="/workflows/:workflowId/runs" element={<RunsPage />} />
         <Route path="/workflows/:workflowId/versions" element={<VersionsPage />} />
         <Route path="/runs" element={<RunsPage />} />
+        <Route path="/api-keys" element={<ApiKeysPage />} />
         <Route
           path="*"
           element={

@@ -12,16 +12,33 @@ from runloom.api.errors import install_error_handlers
 from runloom.api.limits import BodySizeLimit
 from runloom.api.live import LiveHub
 from runloom.api.ratelimit import RateLimits
-from runloom.api.routes import api_keys, auth, executions, health, projects, workers, workflows
+from runloom.api.routes import (
+    api_keys,
+    auth,
+    executions,
+    health,
+    hooks,
+    projects,
+    secrets,
+    steps,
+    triggers,
+    workers,
+    workflows,
+)
 from runloom.api.state import AppState
 from runloom.api.static import mount_ui
 from runloom.db.pool import create_pool
 from runloom.services import compile_pool
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
+from runloom.store.installation import PlatformQueue
+from runloom.vault import Vault
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
+    # Built before serving, so that a malformed RUNLOOM_SECRETS_KEY stops the start.
+    vault = Vault.from_settings(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(database_url, max_size=settings.runloom_db_pool_size)
@@ -34,7 +51,14 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             per_process=settings.runloom_streams_per_process,
         )
         live.start()
-        app.state.runloom = AppState(settings=settings, pool=pool, temporal=temporal, live=live)
+        app.state.runloom = AppState(
+            settings=settings,
+            pool=pool,
+            temporal=temporal,
+            live=live,
+            vault=vault,
+            platform_queue=PlatformQueue(pool),
+        )
         try:
             yield
         finally:
@@ -53,7 +77,20 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
-    for module in (health, auth, api_keys, projects, workers, workflows, executions):
+    routers = (
+        health,
+        auth,
+        api_keys,
+        projects,
+        secrets,
+        workers,
+        workflows,
+        executions,
+        steps,
+        triggers,
+    )
+    for module in routers:
         app.include_router(module.router, prefix="/api")
+    app.include_router(hooks.router)
     mount_ui(app)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,9 +16,12 @@ from runloom.auth import AuthError, Principal, key_claims, verify_token
 from runloom.db.pool import Pool
 from runloom.db.session import service_session, user_session
 from runloom.errors import ForbiddenError
+from runloom.services.schedules import Scheduler
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
 from runloom.store import api_keys, users
+from runloom.store.executions import Origin
+from runloom.vault import Vault
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from sign-in")
 
@@ -47,10 +50,15 @@ def get_live(state: StateDep) -> LiveHub:
     return state.live
 
 
+def get_vault(state: StateDep) -> Vault:
+    return state.vault
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 LiveDep = Annotated[LiveHub, Depends(get_live)]
+VaultDep = Annotated[Vault, Depends(get_vault)]
 
 
 async def get_temporal_client(temporal: TemporalDep) -> Client:
@@ -58,6 +66,13 @@ async def get_temporal_client(temporal: TemporalDep) -> Client:
 
 
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
+
+
+async def get_scheduler(state: StateDep, client: TemporalClientDep) -> Scheduler:
+    return Scheduler(client, platform_queue=await state.platform_queue.name())
+
+
+SchedulerDep = Annotated[Scheduler, Depends(get_scheduler)]
 
 
 async def _key_principal(state: AppState, key: str) -> Principal:
@@ -133,6 +148,11 @@ async def get_unscoped_user(user: CurrentUser) -> Principal:
     return user
 
 
+def origin_of(user: Principal) -> Origin:
+    """A start by a person, or by a program with an API key."""
+    return Origin(triggered_by="api" if user.api_key else "manual")
+
+
 SessionUser = Annotated[Principal, Depends(get_session_user)]
 UnscopedUser = Annotated[Principal, Depends(get_unscoped_user)]
 StreamUser = Annotated[Principal, Depends(get_stream_user)]
@@ -155,3 +175,16 @@ async def rate_limit_starts(user: CurrentUser, limits: RateLimitsDep) -> None:
 # The route's body parameter must be named `body` and be Credentials, as here.
 AuthRateLimit = Annotated[None, Depends(rate_limit_auth)]
 StartRateLimit = Annotated[None, Depends(rate_limit_starts)]
+
+# What a start may answer besides success (the limits are documented in README.md).
+START_LIMITS: dict[int | str, dict[str, Any]] = {
+    403: {
+        "description": "A quota is full: open runs (RUNLOOM_QUOTA_OPEN_RUNS) or, when the "
+        "project needs a worker, running workers (RUNLOOM_QUOTA_WORKERS); the body names "
+        "`quota`, `setting` and `limit`"
+    },
+    429: {
+        "description": "Too many starts by this user (RUNLOOM_RATE_STARTS_PER_MINUTE, "
+        "RUNLOOM_RATE_STARTS_BURST); see Retry-After"
+    },
+}

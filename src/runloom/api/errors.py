@@ -30,6 +30,7 @@ from runloom.services.compile_pool import CompilerBusyError
 from runloom.services.runs import StartFailedError
 from runloom.services.temporal import TemporalUnavailableError
 from runloom.services.worker_requests import WorkerUnavailableError
+from runloom.vault import VaultError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (CompilerBusyError, status.HTTP_503_SERVICE_UNAVAILABLE),
     (StartFailedError, status.HTTP_502_BAD_GATEWAY),
     (ConfigurationError, status.HTTP_500_INTERNAL_SERVER_ERROR),
+    # A value that does not decrypt: the operator's key is not the one it was stored under.
+    (VaultError, status.HTTP_500_INTERNAL_SERVER_ERROR),
 ]
 
 

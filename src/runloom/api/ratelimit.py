@@ -145,6 +145,13 @@ class RateLimits:
             setting="RUNLOOM_RATE_STARTS_PER_MINUTE and RUNLOOM_RATE_STARTS_BURST",
             clock=clock,
         )
+        hooks = settings.runloom_rate_webhooks_per_minute
+        self.webhooks = Limiter(
+            rate=Rate(per_minute=hooks, burst=max(1, hooks)),
+            what="webhook calls",
+            setting="RUNLOOM_RATE_WEBHOOKS_PER_MINUTE",
+            clock=clock,
+        )
 
     def check_auth(self, *, ip: str, email: str) -> None:
         """A sign-up or sign-in: counted per client IP, then (if that passed) per email."""
@@ -154,6 +161,10 @@ class RateLimits:
     def check_start(self, *, user_id: str) -> None:
         """A run start (Build or a new execution) by the user."""
         self.starts.hit(user_id, who="by you")
+
+    def check_webhook(self, *, trigger_id: str) -> None:
+        """A call of one webhook, whoever makes it."""
+        self.webhooks.hit(trigger_id, who="to this webhook")
 
 
 def client_ip(request: Request) -> str:

@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -22,6 +23,34 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+
+MAX_WEBHOOK_URL = 2048  # also the database's check (migration 20251223000001)
+
+
+def _is_web_url(value: str) -> bool:
+    if len(value) > MAX_WEBHOOK_URL or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port out of range raises ValueError
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _webhook_url(value: str) -> str:
+    # Only its shape: where it may point is decided each time it is called, by the
+    # egress guard on the address then connected to (DNS may change after this check).
+    value = value.strip()
+    if not _is_web_url(value):
+        raise ValueError(
+            f"must be an http:// or https:// URL with a host, at most {MAX_WEBHOOK_URL} "
+            "characters, without spaces"
+        )
+    return value
+
+
+WebhookUrl = Annotated[str, AfterValidator(_webhook_url)]
 Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
 
 
@@ -52,6 +81,11 @@ class ProjectUpdate(Body):
         default=None,
         description="Let python nodes make HTTP(S) requests, through the same guard as "
         "http nodes (never loopback, private ranges or runloom's own services)",
+    )
+    failure_webhook_url: WebhookUrl | None = Field(
+        default=None,
+        description="POST a JSON notice here when a run of the project ends failed or "
+        "timed out (null: no notice); sent through the same guard as http nodes",
     )
 
 
@@ -148,11 +182,27 @@ class ExecutionEnvelope(BaseModel):
 
 class ExecutionList(BaseModel):
     executions: list[Execution]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; none on the last"
+    )
+    counts: dict[str, int] = Field(
+        default_factory=dict, description="Matching runs by status (status filter aside)"
+    )
+    total: int = Field(default=0, description="Matching runs, every filter applied")
 
 
 class SignalBody(Body):
     name: str = Field(min_length=1, max_length=200)
     payload: Any = None
+
+
+class RerunBody(Body):
+    # None: the version active now; a number: that deployed version.
+    version: int | None = Field(default=None, ge=1)
+
+
+class TerminateBody(Body):
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 class Accepted(BaseModel):

@@ -9,6 +9,8 @@ from runloom.api.live import LiveHub
 from runloom.db.pool import Pool
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
+from runloom.store.installation import PlatformQueue
+from runloom.vault import Vault
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +19,8 @@ class AppState:
     pool: Pool
     temporal: TemporalConnection
     live: LiveHub
+    vault: Vault
+    platform_queue: PlatformQueue
     known_users: set[uuid.UUID] = field(default_factory=set)
 
     @property

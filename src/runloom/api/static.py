@@ -1,10 +1,10 @@
 """Serving the single-page app built from `ui/` (`make ui` writes it to `runloom/static/`).
 
-Every GET that is not the API's own (`/api/...`, `/docs`, `/redoc`, `/openapi.json`) answers
-a file of the build when one matches, else `index.html`, so that client-side routes such as
-`/workflows/42` survive a reload. The build is looked up on every request: building the UI
-while the server runs needs no restart, and a server started before `make ui` explains what
-to do instead of answering 404.
+Every GET that is not the API's own (`/api/...`, `/hooks/...`, `/docs`, `/redoc`,
+`/openapi.json`) answers a file of the build when one matches, else `index.html`, so that
+client-side routes such as `/workflows/42` survive a reload. The build is looked up on
+every request: building the UI while the server runs needs no restart, and a server
+started before `make ui` explains what to do instead of answering 404.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 
 # Paths that belong to the API. The UI route's pattern excludes them, so it can never shadow
 # them, whatever the order in which routers and the UI are added to the app.
-_RESERVED_PREFIXES: Final = ("api", "docs", "redoc", "openapi.json")
+_RESERVED_PREFIXES: Final = ("api", "hooks", "docs", "redoc", "openapi.json")
 
 MISSING_BUILD_HTML: Final = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>runloom: UI not built</title>

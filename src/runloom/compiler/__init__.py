@@ -22,7 +22,7 @@ from runloom.compiler import export
 from runloom.compiler.check import check_module
 from runloom.compiler.errors import CompilerError, GeneratedCodeInvalid, GraphInvalid, Problem
 from runloom.compiler.identifiers import assign_names
-from runloom.compiler.model import Graph
+from runloom.compiler.model import Graph, GraphSettings
 from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions, RunBounds
 from runloom.compiler.parse import _parse, child_workflow_keys, parse_graph
 from runloom.compiler.render import render_modules
@@ -81,8 +81,10 @@ class CompiledWorkflow:
         return export.zip_files(self.export_files())
 
 
-def _options_json(*, workflow_key: str, version: int, options: CompileOptions) -> str:
-    document = {
+def _options_json(
+    *, workflow_key: str, version: int, options: CompileOptions, settings: GraphSettings
+) -> str:
+    document: dict[str, Any] = {
         "compiler": "runloom",
         "compiler_version": COMPILER_VERSION,
         "runloom_version": metadata.version("runloom"),
@@ -93,6 +95,11 @@ def _options_json(*, workflow_key: str, version: int, options: CompileOptions) -
         "workflow_type": naming.workflow_type(workflow_key, version),
         "options": options.to_json_dict(),
     }
+    # How every run of the version is started (runloom.services.runs reads it back);
+    # absent when the graph sets nothing, so older graphs keep their stored document.
+    run_settings = settings.model_dump(exclude_none=True)
+    if run_settings:
+        document["settings"] = run_settings
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -139,7 +146,7 @@ def compile_workflow(
         worker_code=modules.worker_code,
         requirements_txt=export.requirements(workflow_type=workflow_type),
         compiler_options_json=_options_json(
-            workflow_key=workflow_key, version=version, options=options
+            workflow_key=workflow_key, version=version, options=options, settings=model.settings
         ),
         activity_types=modules.activity_types,
         warnings=tuple(p for p in problems if p.severity == "warning"),

@@ -76,6 +76,17 @@ temporal workflow query --workflow-id {workflow_key}-1 --type node_states
 `wait_for_signal` nodes resume on `temporal workflow signal --workflow-id ... --name <signal>
 --input '<json>'`. A `child_workflow` node starts another workflow type on the same task
 queue: run that workflow's worker on the same queue too.
+
+## Secrets
+
+Nodes that read project secrets (`{{{{ secrets.NAME }}}}` in templates, `secrets["NAME"]` in
+python code) name them only: no value is in this project. The worker takes each from an
+environment variable `RUNLOOM_SECRET_<NAME>`, read afresh by every activity that needs
+secrets, and redacts the values (`***`) from what those activities return or raise:
+
+```sh
+RUNLOOM_SECRET_API_TOKEN=... .venv/bin/python worker.py
+```
 """
 
 

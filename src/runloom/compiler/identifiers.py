@@ -39,6 +39,8 @@ class Names:
     methods: dict[str, str]  # workflow method running the node, e.g. `_node_fetch`
     activities: dict[str, str]  # activity function, e.g. `fetch_activity`
     constants: dict[str, str]  # module constant holding python code, e.g. `FETCH_CODE`
+    # Module constant holding templates rendered in the activity, e.g. `FETCH_TEMPLATE`.
+    templates: dict[str, str]
 
     def all(self) -> list[str]:
         return [
@@ -46,6 +48,7 @@ class Names:
             *self.methods.values(),
             *self.activities.values(),
             *self.constants.values(),
+            *self.templates.values(),
         ]
 
 
@@ -69,4 +72,5 @@ def assign_names(graph: Graph, *, workflow_key: str, version: int) -> Names:
         methods={i: f"_node_{b}" for i, b in bases.items()},
         activities={i: f"{b}_activity" for i, b in bases.items()},
         constants={i: f"{b.upper()}_CODE" for i, b in bases.items()},
+        templates={i: f"{b.upper()}_TEMPLATE" for i, b in bases.items()},
     )

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 __all__ = [
+    "ERROR_BRANCH",
+    "ERROR_EDGE_SOURCES",
     "MAX_GRAPH_BYTES",
     "MAX_GRAPH_DEPTH",
     "MAX_PYTHON_BYTES",
@@ -25,6 +27,7 @@ __all__ = [
     "EndNode",
     "ForEachNode",
     "Graph",
+    "GraphSettings",
     "HttpRequestNode",
     "Node",
     "PythonNode",
@@ -242,19 +245,63 @@ NODE_TYPES: tuple[str, ...] = (
     "child_workflow",
 )
 
+# The branch of an error path: taken when its source fails after its retries, instead of
+# failing the run (see runloom_runtime.graph).
+ERROR_BRANCH = "error"
+
+# Node types that may fail on their own (an activity, a child run or a template over the
+# run's data), and so may have an error edge. A transform counts whether or not its
+# templates read secrets (which decides only where they are rendered).
+ERROR_EDGE_SOURCES: tuple[str, ...] = (
+    "http_request",
+    "python",
+    "transform",
+    "for_each",
+    "child_workflow",
+)
+
 # Branch labels each node type may put on its outgoing edges (None: unlabelled).
 BRANCHES: Mapping[str, tuple[str | None, ...]] = {
     "condition": ("true", "false"),
     "wait_for_signal": (None, "timeout"),
+    **{node_type: (None, ERROR_BRANCH) for node_type in ERROR_EDGE_SOURCES},
 }
 
 
 class Edge(BaseModel):
+    """``branch`` labels the edge; ``"error"`` is also accepted spelled ``"on_error": true``
+    (DESIGN.md) or ``"sourceHandle": "error"`` (the canvas's handle id), so that an error
+    edge written either way is never read as a plain edge that runs on success."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     source: Annotated[str, Field(min_length=1)]
     target: Annotated[str, Field(min_length=1)]
     branch: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _error_aliases(cls, data: object) -> object:
+        if not isinstance(data, Mapping):
+            return data
+        on_error = data.get("on_error", False)
+        if not isinstance(on_error, bool):
+            raise ValueError("on_error must be true or false")
+        if on_error or data.get("sourceHandle") == ERROR_BRANCH:
+            if data.get("branch") not in (None, ERROR_BRANCH):
+                raise ValueError(
+                    f"an error edge cannot also take branch {data.get('branch')!r}; "
+                    'write it as "branch": "error"'
+                )
+            return {**data, "branch": ERROR_BRANCH}
+        return data
+
+
+class GraphSettings(_Strict):
+    """Graph-wide settings (the document's ``settings`` object)."""
+
+    # Temporal's execution timeout of every run: past it the run ends `timed_out`.
+    execution_timeout_s: Annotated[float, Field(ge=1, le=ONE_YEAR_S)] | None = None
 
 
 class Graph(BaseModel):
@@ -262,6 +309,7 @@ class Graph(BaseModel):
 
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...] = ()
+    settings: GraphSettings = GraphSettings()
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

@@ -44,12 +44,18 @@ class CompileOptions:
     ``bounds`` (:class:`RunBounds`) are compiled into the code; None (the compiler's
     default, and what exports of older versions carry) leaves runs unbounded. runloom's
     deploy always passes the platform's settings.
+
+    ``secret_names`` are the names of the project's secrets: a node that names another
+    secret (``{{ secrets.NAME }}``, ``secrets["NAME"]``) is a problem on that node. None
+    checks no names (a compilation for no project). Values never reach the compiler, and
+    the names decide no code, so they are not recorded with the options.
     """
 
     include_comments: bool = True
     strict_mode: bool = True
     child_workflow_types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     bounds: RunBounds | None = None
+    secret_names: frozenset[str] | None = None
 
     def to_json_dict(self) -> dict[str, object]:
         document: dict[str, object] = {

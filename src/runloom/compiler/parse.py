@@ -25,6 +25,7 @@ from runloom.compiler.model import (
     Edge,
     ForEachNode,
     Graph,
+    GraphSettings,
     Node,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
 
 _NODE_ADAPTER: TypeAdapter[Node] = TypeAdapter(Node)
 _EDGE_ADAPTER: TypeAdapter[Edge] = TypeAdapter(Edge)
+_SETTINGS_ADAPTER: TypeAdapter[GraphSettings] = TypeAdapter(GraphSettings)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,23 @@ def _parse_edges(raw_edges: list[Any]) -> tuple[list[Edge | None], list[Problem]
     return edges, problems
 
 
+def _parse_settings(raw_settings: Any) -> tuple[GraphSettings, list[Problem]]:
+    """The graph's ``settings`` (absent or null: the defaults), and their problems."""
+    if raw_settings is None:
+        return GraphSettings(), []
+    try:
+        return _SETTINGS_ADAPTER.validate_python(raw_settings), []
+    except ValidationError as err:
+        problems = []
+        for error in err.errors(include_url=False):
+            code, msg = _describe(error)
+            if error["type"] == "extra_forbidden":
+                code, msg = "unknown_field", "this setting is not known; check its spelling"
+            where = _where(["settings", *error["loc"]])
+            problems.append(Problem(code, f"graph {where}: {msg}."))
+        return GraphSettings(), problems
+
+
 def _parse(raw: Mapping[str, Any]) -> ParseResult:
     lists = _document_lists(raw)
     if isinstance(lists, Problem):
@@ -233,11 +252,14 @@ def _parse(raw: Mapping[str, Any]) -> ParseResult:
 
     nodes, skeleton_nodes, node_problems = _parse_nodes(raw_nodes)
     edges, edge_problems = _parse_edges(raw_edges)
-    problems = [*node_problems, *edge_problems]
+    settings, settings_problems = _parse_settings(raw.get("settings"))
+    problems = [*node_problems, *edge_problems, *settings_problems]
     skeleton = Skeleton(tuple(skeleton_nodes), tuple(edges))
     graph = None
     if not problems:
-        graph = Graph(nodes=tuple(nodes), edges=tuple(e for e in edges if e is not None))
+        graph = Graph(
+            nodes=tuple(nodes), edges=tuple(e for e in edges if e is not None), settings=settings
+        )
     return ParseResult(graph, skeleton, tuple(nodes), tuple(problems))
 
 

@@ -8,13 +8,14 @@ come only from the naming stage. Nothing here formats user text into code.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from runloom import naming
 from runloom.compiler.identifiers import Names
 from runloom.compiler.model import (
+    ERROR_BRANCH,
     ActivityNode,
     ChildWorkflowConfig,
     ChildWorkflowNode,
@@ -33,6 +34,7 @@ from runloom.compiler.model import (
     WaitForSignalNode,
 )
 from runloom.compiler.options import CompileOptions
+from runloom.compiler.secret_refs import SecretUse, TemplateReads, python_code, secret_use
 
 __all__ = ["RenderedModules", "activity_type", "literal", "render_modules", "topological_order"]
 
@@ -141,6 +143,8 @@ class _Context:
     workflow_key: str
     version: int
     options: CompileOptions
+    # The nodes that use secrets, and how (the others compile as if secrets did not exist).
+    secrets: Mapping[str, SecretUse]
 
     @property
     def workflow_type(self) -> str:
@@ -153,6 +157,20 @@ class _Context:
     def comments(self) -> bool:
         return self.options.include_comments
 
+    def kind(self, node: Node | ActivityNode) -> str | None:
+        return _activity_kind(node, uses_secrets=node.id in self.secrets)
+
+    @property
+    def error_paths(self) -> bool:
+        """Whether the graph has error edges: only then do nodes get ``error`` (graphs
+        without compile to the code they always did)."""
+        return any(e.branch == ERROR_BRANCH for e in self.graph.edges)
+
+    def renders_secrets(self, node_id: str) -> bool:
+        """Whether the node's templates read secrets, and so are rendered in its activity."""
+        use = self.secrets.get(node_id)
+        return use is not None and use.reads is not None
+
 
 def render_modules(
     graph: Graph,
@@ -162,8 +180,9 @@ def render_modules(
     version: int,
     options: CompileOptions,
 ) -> RenderedModules:
-    ctx = _Context(graph, names, workflow_key, version, options)
-    activity_nodes = [n for n in graph.nodes if _activity_kind(n) is not None]
+    uses = {n.id: use for n in graph.nodes if (use := secret_use(n)) is not None}
+    ctx = _Context(graph, names, workflow_key, version, options, uses)
+    activity_nodes = [n for n in graph.nodes if ctx.kind(n) is not None]
     return RenderedModules(
         workflow_code=_workflow_module(ctx),
         activities_code=_activities_module(ctx, activity_nodes),
@@ -172,14 +191,19 @@ def render_modules(
     )
 
 
-def _activity_kind(node: Node | ActivityNode) -> str | None:
-    """Which runtime activity serves the node: "http", "python" or None (no activity)."""
+def _activity_kind(node: Node | ActivityNode, *, uses_secrets: bool = False) -> str | None:
+    """Which runtime activity serves the node: "http", "python", "transform" (only for a
+    transform whose templates read secrets) or None (no activity)."""
     if isinstance(node, HttpRequestNode):
         return "http"
     if isinstance(node, PythonNode):
         return "python"
+    if isinstance(node, TransformNode):
+        return "transform" if uses_secrets else None
     if isinstance(node, ForEachNode):
         step_type = node.config.step.type
+        if step_type == "transform" and uses_secrets:
+            return "transform"
         return {"http_request": "http", "python": "python"}.get(step_type)
     return None
 
@@ -196,12 +220,12 @@ def _workflow_module(ctx: _Context) -> str:
         for n in graph.nodes
     )
     uses_timedelta = any(
-        (isinstance(n, ActivityNode) and _activity_kind(n) is not None)
+        ctx.kind(n) is not None
         or (isinstance(n, DelayNode) and n.config.seconds > 0)
         or (isinstance(n, WaitForSignalNode) and n.config.timeout_s)
         for n in graph.nodes
     )
-    uses_retry = any(isinstance(n, ActivityNode) and _activity_kind(n) for n in graph.nodes)
+    uses_retry = any(ctx.kind(n) for n in graph.nodes)
 
     if ctx.comments:
         w(
@@ -276,6 +300,9 @@ def _workflow_module(ctx: _Context) -> str:
     incoming: dict[str, list[tuple[str, str | None]]] = {n.id: [] for n in graph.nodes}
     for edge in graph.edges:
         incoming[edge.target].append((edge.source, edge.branch))
+    if ctx.comments and ctx.error_paths:
+        w('# An edge labelled "error" is taken when its node fails after its retries; the', 8)
+        w("# run goes on there (with `error` in scope) instead of failing.", 8)
     for node in order:
         method = ctx.names.methods[node.id]
         after = incoming[node.id]
@@ -343,6 +370,9 @@ def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
             w("return dict(self._graph.steps)", 8)
         else:
             _render_call(w, "return ", node.config.output, scope, indent=8)
+    elif isinstance(node, TransformNode) and ctx.renders_secrets(node.id):
+        _secret_activity(ctx, w, ActivityNode(id=node.id), scope=_narrow(ctx, node.id), indent=8)
+        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
     elif isinstance(node, TransformNode):
         _render_call(w, "return ", node.config.output, scope, indent=8)
     elif isinstance(node, ConditionNode):
@@ -354,9 +384,16 @@ def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
         w("return None", 8)
     elif isinstance(node, WaitForSignalNode):
         _wait_for_signal(ctx, w, node)
+    elif isinstance(node, HttpRequestNode) and ctx.renders_secrets(node.id):
+        _secret_activity(ctx, w, node, scope=_narrow(ctx, node.id), indent=8)
+        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
     elif isinstance(node, HttpRequestNode):
         _render_call(w, "request = ", _http_request(node.config), scope, indent=8)
         _call_activity(ctx, w, node, "request", indent=8)
+        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+    elif isinstance(node, PythonNode) and ctx.error_paths:
+        _python_args(w, indent=8)
+        _call_activity(ctx, w, node, "args", indent=8)
         w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
     elif isinstance(node, PythonNode):
         _call_activity(
@@ -371,6 +408,18 @@ def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
         raise AssertionError(node)
 
 
+def _python_args(w: _Writer, *, indent: int, in_for_each: bool = False) -> None:
+    """``args = {...}`` of a python node in a graph with error paths: ``error`` too."""
+    w("args = {", indent)
+    w('"input": self._graph.input,', indent + 4)
+    w('"steps": self._graph.steps,', indent + 4)
+    if in_for_each:
+        w('"item": item,', indent + 4)
+        w('"index": index,', indent + 4)
+    w('"error": self._graph.error(),', indent + 4)
+    w("}", indent)
+
+
 def _render_call(w: _Writer, prefix: str, value: Any, scope: str, *, indent: int) -> None:
     """``<prefix>templates.render(<value>, <scope>)``, broken over lines when long."""
     one_line = f"{prefix}templates.render({_flat(value)}, {scope})"
@@ -381,6 +430,49 @@ def _render_call(w: _Writer, prefix: str, value: Any, scope: str, *, indent: int
     w(f"{literal(value, indent=indent + 4)},", indent + 4)
     w(f"{scope},", indent + 4)
     w(")", indent)
+
+
+def _narrow(ctx: _Context, node_id: str, *, in_for_each: bool = False) -> str:
+    """The scope a node whose templates read secrets sends its activity: what they read."""
+    reads: TemplateReads | None = ctx.secrets[node_id].reads
+    assert reads is not None
+    args = []
+    known = ("input", "steps", "error") if ctx.error_paths else ("input", "steps")
+    roots = [root for root in known if root in reads.roots]
+    if roots:
+        args.append(literal(roots))
+    if "steps" in reads.roots and reads.step_ids is not None:
+        args.append(f"steps={literal(sorted(reads.step_ids))}")
+    if in_for_each:
+        args.extend(f"{root}={root}" for root in ("item", "index") if root in reads.roots)
+    return f"self._graph.narrow_scope({', '.join(args)})"
+
+
+def _secret_activity(
+    ctx: _Context, w: _Writer, node: ActivityNode, *, scope: str, indent: int
+) -> None:
+    if ctx.comments:
+        w("# Its templates read secrets, so the activity renders them: it gets the part of", indent)
+        w(
+            "# the run they read and fetches the secrets itself; no value passes through here.",
+            indent,
+        )
+    w(f"scope = {scope}", indent)
+    _call_activity(ctx, w, node, "scope", indent=indent)
+
+
+def _activity_template(node: Node) -> Any:
+    """The templates of a node that its activity renders (an http request or an output)."""
+    if isinstance(node, HttpRequestNode):
+        return _http_request(node.config)
+    if isinstance(node, TransformNode):
+        return node.config.output
+    assert isinstance(node, ForEachNode)
+    step = node.config.step
+    if step.type == "http_request":
+        return _http_request(step.config)
+    assert step.type == "transform"
+    return step.config.output
 
 
 def _http_request(config: HttpRequestConfig) -> dict[str, Any]:
@@ -448,7 +540,7 @@ def _call_activity(
     indent: int,
     target: str = "result",
 ) -> None:
-    kind = _activity_kind(node)
+    kind = ctx.kind(node)
     retry = node.retry
     if retry is None:
         # Python errors are bugs or data problems a retry rarely fixes: one attempt unless
@@ -500,9 +592,17 @@ def _for_each(ctx: _Context, w: _Writer, node: ForEachNode) -> None:
     w("async def step(index: int, item: Any) -> Any:", 8)
     scope = "self._graph.scope(item=item, index=index)"
     step = config.step
-    if step.type == "http_request":
+    if ctx.renders_secrets(node.id):
+        scope = _narrow(ctx, node.id, in_for_each=True)
+        _secret_activity(ctx, w, node, scope=scope, indent=12)
+        w('return result["output"]', 12)
+    elif step.type == "http_request":
         _render_call(w, "request = ", _http_request(step.config), scope, indent=12)
         _call_activity(ctx, w, node, "request", indent=12)
+        w('return result["output"]', 12)
+    elif step.type == "python" and ctx.error_paths:
+        _python_args(w, indent=12, in_for_each=True)
+        _call_activity(ctx, w, node, "args", indent=12)
         w('return result["output"]', 12)
     elif step.type == "python":
         args = (
@@ -521,17 +621,8 @@ def _for_each(ctx: _Context, w: _Writer, node: ForEachNode) -> None:
 # --- activities module ----------------------------------------------------------------
 
 
-def _python_code(node: Node) -> str | None:
-    if isinstance(node, PythonNode):
-        return node.config.code
-    if isinstance(node, ForEachNode) and node.config.step.type == "python":
-        return node.config.step.config.code
-    return None
-
-
 def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
     w = _Writer()
-    kinds = {_activity_kind(n) for n in nodes}
     if ctx.comments:
         w(
             '"""Activities of workflow '
@@ -550,23 +641,31 @@ def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
     w("from typing import Any")
     w()
     w("from temporalio import activity")
-    runtime = sorted({"http" if k == "http" else "python_node" for k in kinds if k})
+    runtime = sorted(_runtime_modules(ctx, nodes))
     if runtime:
         w()
         w(f"from runloom_runtime import {', '.join(runtime)}")
     for node in nodes:
-        code = _python_code(node)
+        code = python_code(node)
         if code is not None:
             w()
             if ctx.comments:
                 w(f"# Code of node {comment_text(node.id)}.")
             w(f"{ctx.names.constants[node.id]} = {literal(code)}")
+        elif ctx.renders_secrets(node.id):
+            w()
+            if ctx.comments:
+                w(f"# Templates of node {comment_text(node.id)}, rendered here with its secrets.")
+            w(f"{ctx.names.templates[node.id]} = {literal(_activity_template(node))}")
     for node in nodes:
         w()
         w()
         name = ctx.names.activities[node.id]
+        use = ctx.secrets.get(node.id)
         w(f"@activity.defn(name={literal(ctx.activity_type(node.id))})")
-        if _activity_kind(node) == "http":
+        if use is not None and use.reads is not None:
+            _secret_step(ctx, w, node, use)
+        elif ctx.kind(node) == "http":
             w(f"async def {name}(request: dict[str, Any]) -> dict[str, Any]:")
             if ctx.comments:
                 w(
@@ -581,12 +680,60 @@ def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
             if ctx.comments:
                 w('"""Python code of node ' + comment_text(node.id) + '."""', 4)
             constant = ctx.names.constants[node.id]
-            w(f"return await python_node.run({constant}, args, node_id={literal(node.id)})", 4)
+            if use is None:
+                w(f"return await python_node.run({constant}, args, node_id={literal(node.id)})", 4)
+            else:
+                w("secrets = await project_secrets.current()", 4)
+                node_id = f"node_id={literal(node.id)}"
+                _call_line(
+                    w, "return await python_node.run", constant, "args", node_id, "secrets=secrets"
+                )
     w()
     w()
     names = ", ".join(ctx.names.activities[n.id] for n in nodes)
     w(f"ACTIVITIES: list[Any] = [{names}]")
     return w.text()
+
+
+def _runtime_modules(ctx: _Context, nodes: Sequence[Node]) -> set[str]:
+    modules = set()
+    for node in nodes:
+        if ctx.renders_secrets(node.id):
+            modules.add("secret_steps")
+        elif ctx.kind(node) == "http":
+            modules.add("http")
+        else:
+            modules.add("python_node")
+            if node.id in ctx.secrets:
+                modules.add("project_secrets")
+    return modules
+
+
+def _secret_step(ctx: _Context, w: _Writer, node: Node, use: SecretUse) -> None:
+    http = ctx.kind(node) == "http"
+    w(f"async def {ctx.names.activities[node.id]}(scope: dict[str, Any]) -> dict[str, Any]:")
+    if ctx.comments:
+        what = "HTTP request" if http else "Output"
+        w(f'"""{what} of node {comment_text(node.id)}, rendered here with its secrets."""', 4)
+    call = f"secret_steps.{'http_request' if http else 'transform'}"
+    _call_line(
+        w,
+        f"return await {call}",
+        ctx.names.templates[node.id],
+        "scope",
+        f"secrets={literal(list(use.names))}",
+    )
+
+
+def _call_line(w: _Writer, prefix: str, *args: str) -> None:
+    """``<prefix>(<args>)`` in a function body, on one line when it fits."""
+    one_line = f"{prefix}({', '.join(args)})"
+    if len(one_line) + 4 <= _WIDTH:
+        w(one_line, 4)
+        return
+    w(f"{prefix}(", 4)
+    w(", ".join(args), 8)
+    w(")", 4)
 
 
 # --- worker module --------------------------------------------------------------------
@@ -602,6 +749,13 @@ def _worker_module(ctx: _Context) -> str:
     w()
     w("Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default")
     w("default), TASK_QUEUE (default " + comment_text(ctx.workflow_key) + ").")
+    if ctx.secrets:
+        names = sorted({name for use in ctx.secrets.values() for name in use.names})
+        w()
+        w("Nodes of this workflow read project secrets: set each as an environment variable")
+        w("RUNLOOM_SECRET_<NAME>, e.g. RUNLOOM_SECRET_API_TOKEN=... for secrets.API_TOKEN.")
+        if names:
+            w("Named in the code: " + ", ".join(comment_text(n) for n in names) + ".")
     w('"""')
     w()
     w("import asyncio")

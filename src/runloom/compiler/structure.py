@@ -1,5 +1,5 @@
-"""Validate stage, the graph's shape: node ids, start and end, edges and their branches,
-cycles and reachability.
+"""Validate stage, the graph's shape: node ids, start and end, edges and their branches
+(error edges included), cycles and reachability.
 
 These checks need only a :class:`Skeleton`, so they also run on a graph whose nodes do
 not all parse.
@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from runloom.compiler.errors import Problem
-from runloom.compiler.model import BRANCHES, Edge
+from runloom.compiler.model import BRANCHES, ERROR_BRANCH, ERROR_EDGE_SOURCES, Edge
 from runloom.compiler.parse import Skeleton
 
 __all__ = ["check_structure"]
@@ -93,6 +93,9 @@ def _connect_edges(
     """
     successors: dict[str, list[str]] = defaultdict(list)
     seen_edges: set[tuple[str, str, str | None]] = set()
+    # An error edge counts like any other for reachability and joins: a node after it
+    # waits for its source to settle, like a node after a condition's branch.
+    error_edges: dict[str, int] = {}
     problems: list[Problem] = []
     for index, edge in enumerate(edges):
         if edge is None:
@@ -114,6 +117,8 @@ def _connect_edges(
             )
             continue
         seen_edges.add(key)
+        if edge.branch == ERROR_BRANCH and types[edge.source] in ERROR_EDGE_SOURCES:
+            problems.extend(_second_error_edge(index, edge, error_edges))
         successors[edge.source].append(edge.target)
         problems.extend(_branch_problems(index, edge.source, edge.target, edge.branch, types))
         problems.extend(_start_end_edge_problems(index, edge, types))
@@ -159,6 +164,22 @@ def _start_end_edge_problems(index: int, edge: Edge, types: dict[str, str]) -> l
     return problems
 
 
+def _second_error_edge(index: int, edge: Edge, error_edges: dict[str, int]) -> list[Problem]:
+    first = error_edges.setdefault(edge.source, index)
+    if first == index:
+        return []
+    return [
+        Problem(
+            "multiple_error_edges",
+            f"edge #{index} ({edge.source!r} -> {edge.target!r}) is a second error edge of "
+            f"node {edge.source!r} (the first is edge #{first}); a node has at most one "
+            "error path: fan out after its first node instead.",
+            node_id=edge.source,
+            edge_index=index,
+        )
+    ]
+
+
 def _branch_problems(
     index: int, source: str, target: str, branch: str | None, types: dict[str, str]
 ) -> list[Problem]:
@@ -167,6 +188,16 @@ def _branch_problems(
     if branch in allowed:
         return []
     edge = f"edge #{index} ({source!r} -> {target!r})"
+    if branch == ERROR_BRANCH:
+        return [
+            Problem(
+                "error_edge_not_allowed",
+                f"{edge} is an error edge, but a {source_type} node cannot fail on its own; "
+                "only " + ", ".join(ERROR_EDGE_SOURCES) + " nodes take an error edge.",
+                node_id=source,
+                edge_index=index,
+            )
+        ]
     if source_type == "condition" and branch is None:
         return [
             Problem(
@@ -181,6 +212,8 @@ def _branch_problems(
         hint = 'use "true" or "false"'
     elif source_type == "wait_for_signal":
         hint = 'use "timeout" for the timeout path, or no branch for the signal path'
+    elif source_type in ERROR_EDGE_SOURCES:
+        hint = f'use "{ERROR_BRANCH}" for the error path, or no branch'
     else:
         hint = f"only condition and wait_for_signal edges take a branch; {source_type} edges do not"
     return [

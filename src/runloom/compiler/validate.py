@@ -10,7 +10,7 @@ over the sandbox's limits (:mod:`runloom_runtime.template_limits`), are problems
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
@@ -25,7 +25,6 @@ from runloom.compiler.model import (
     EndNode,
     ForEachNode,
     Graph,
-    HttpRequestConfig,
     HttpRequestNode,
     Node,
     PythonConfig,
@@ -35,6 +34,7 @@ from runloom.compiler.model import (
 )
 from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions
 from runloom.compiler.parse import skeleton_of
+from runloom.compiler.secret_refs import http_fields, secret_problems, template_strings
 from runloom.compiler.structure import check_structure
 from runloom_runtime import python_node, templates
 
@@ -78,21 +78,10 @@ def check_workflow_key(key: str, version: int) -> list[Problem]:
 # --- node contents --------------------------------------------------------------------
 
 
-def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield where, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{where}[{i}]")
-
-
 def _template_problems(node_id: str, fields: Iterable[tuple[str, Any]]) -> list[Problem]:
     problems = []
     for root, value in fields:
-        for where, text in _strings(value, root):
+        for where, text in template_strings(value, root):
             try:
                 templates.check_template(text)
             except TemplateSyntaxError as err:
@@ -119,14 +108,6 @@ def _expression_problem(node_id: str, where: str, source: str) -> list[Problem]:
             )
         ]
     return []
-
-
-def _http_fields(config: HttpRequestConfig, prefix: str) -> list[tuple[str, Any]]:
-    return [
-        (f"{prefix}url", config.url),
-        (f"{prefix}headers", dict(config.headers)),
-        (f"{prefix}body", config.body),
-    ]
 
 
 def _python_problems(node_id: str, config: PythonConfig, where: str) -> list[Problem]:
@@ -205,12 +186,13 @@ def _activity_problems(node: ActivityNode) -> list[Problem]:
 def check_nodes(nodes: Sequence[Node], *, options: CompileOptions) -> list[Problem]:
     problems: list[Problem] = []
     for node in nodes:
+        problems.extend(secret_problems(node, secret_names=options.secret_names))
         if isinstance(node, ActivityNode):
             problems.extend(_activity_problems(node))
         if isinstance(node, EndNode):
             problems.extend(_template_problems(node.id, [("config.output", node.config.output)]))
         elif isinstance(node, HttpRequestNode):
-            problems.extend(_template_problems(node.id, _http_fields(node.config, "config.")))
+            problems.extend(_template_problems(node.id, http_fields(node.config, "config.")))
         elif isinstance(node, TransformNode):
             problems.extend(_template_problems(node.id, [("config.output", node.config.output)]))
         elif isinstance(node, ConditionNode):
@@ -228,7 +210,7 @@ def check_nodes(nodes: Sequence[Node], *, options: CompileOptions) -> list[Probl
             step = node.config.step
             where = "config.step.config."
             if step.type == "http_request":
-                problems.extend(_template_problems(node.id, _http_fields(step.config, where)))
+                problems.extend(_template_problems(node.id, http_fields(step.config, where)))
             elif step.type == "python":
                 problems.extend(_python_problems(node.id, step.config, where + "code"))
             elif step.type == "transform":

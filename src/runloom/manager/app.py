@@ -1,5 +1,6 @@
-"""What `runloom manager` runs: the project workers' manager and the execution tracker,
-on one pool and one Temporal client (``runloom up`` runs the same)."""
+"""What `runloom manager` runs: the project workers' manager, the execution tracker and
+the schedule triggers' platform worker, on one pool and one Temporal client (``runloom
+up`` runs the same)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from urllib.parse import urlsplit
 from runloom.db import create_pool
 from runloom.manager import loops
 from runloom.manager.handles import WorkerLaunch
+from runloom.manager.notify import FailureNotifier, public_base
 from runloom.manager.restart_policy import RestartPolicy
+from runloom.manager.scheduled_activities import serve_schedules
+from runloom.manager.secrets_source import SecretsSource
 from runloom.manager.tracker import ExecutionTracker
 from runloom.manager.workers import ProjectWorkerManager
 from runloom.services.temporal import connect
 from runloom.settings import Settings
+from runloom.vault import Vault
 from runloom_runtime.egress import EgressPolicy, parse_allow
 
 __all__ = ["platform_egress", "run_manager"]
@@ -44,6 +49,9 @@ async def run_manager(
 ) -> None:
     """Supervise project workers (and, with ``track``, follow executions) until ``stop`` is
     set; then stop the workers (their rows end ``stopped``)."""
+    # Built once, before anything starts: a key that cannot be read stops the manager
+    # here, not in the middle of a run that needs a secret.
+    vault = Vault.from_settings(settings)
     client = await connect(settings)
     pool = await create_pool(database_url, min_size=1, max_size=10, name="runloom-manager")
     try:
@@ -59,12 +67,24 @@ async def run_manager(
                 memory_mb=settings.runloom_worker_memory_mb,
                 python_isolation=settings.runloom_python_isolation,
                 egress=platform_egress(settings, database_url=database_url).to_json(),
+                secrets=SecretsSource(pool=pool, vault=vault),
             ),
         )
-        work = [loops.serve(manager, database_url=database_url, stop=stop)]
+        work = [
+            loops.serve(manager, database_url=database_url, stop=stop),
+            serve_schedules(client=client, pool=pool, settings=settings, stop=stop),
+        ]
         if track:
-            tracker = ExecutionTracker(pool=pool, client=client, database_url=database_url)
-            work.append(tracker.run(stop))
+            # Failure notices go to users' URLs: through the same guard as http nodes.
+            notifier = FailureNotifier(
+                pool=pool,
+                policy=platform_egress(settings, database_url=database_url),
+                base=public_base(settings),
+            )
+            tracker = ExecutionTracker(
+                pool=pool, client=client, database_url=database_url, notifier=notifier
+            )
+            work += [tracker.run(stop), notifier.run(stop)]
         await asyncio.gather(*work)
     finally:
         await pool.close()

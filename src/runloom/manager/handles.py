@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from runloom.manager.supervisor import Supervisor
+from runloom.manager.secrets_source import SecretsSource
+from runloom.manager.supervisor import SecretsReader, Supervisor
 from runloom.models import WorkerStatus
 from runloom.store import code
 from runloom.worker import protocol
@@ -37,6 +38,11 @@ class WorkerLaunch:
     start_timeout_s: float = 30.0
     python_isolation: str = "on"
     egress: Mapping[str, Any] = field(default_factory=dict)
+    # Answers workers' requests for their project's secrets (None: none are served).
+    secrets: SecretsSource | None = None
+
+    def secrets_reader(self, project_id: UUID) -> SecretsReader | None:
+        return None if self.secrets is None else self.secrets.reader(project_id)
 
 
 @dataclass(eq=False)
@@ -80,3 +86,23 @@ def bundle_entries(
         )
         for entry in bundle
     )
+
+
+class WantedVersions:
+    """Older versions someone asked to start (a re-run on v1, a start with ``version``),
+    served beside the project's current code: the last few per project, so that a version
+    asked for stays loaded until its run is open (then open runs keep it)."""
+
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._types: dict[UUID, list[str]] = {}
+
+    def add(self, project_id: UUID, workflow_type: str | None) -> None:
+        if workflow_type is None:
+            return
+        kept = [t for t in self._types.get(project_id, []) if t != workflow_type]
+        self._types[project_id] = [*kept, workflow_type][-self.KEEP :]
+
+    def of(self, project_id: UUID) -> set[str]:
+        return set(self._types.get(project_id, []))

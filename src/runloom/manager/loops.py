@@ -58,7 +58,7 @@ async def serve(manager: ProjectWorkerManager, *, database_url: str, stop: async
 async def handle_request(manager: ProjectWorkerManager, request: ControlRequest) -> None:
     """Act on one request of the API (see runloom.services.worker_requests)."""
     if request.action == "ensure":
-        await manager.ensure_running(request.project_id)
+        await manager.ensure_running(request.project_id, workflow_type=request.workflow_type)
     elif request.action == "stop":
         await manager.stop_worker_for_project(request.project_id, reason="requested")
     elif request.project_id in manager.handles:

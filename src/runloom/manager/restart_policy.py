@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-__all__ = ["RestartDecision", "RestartPolicy"]
+__all__ = ["RestartDecision", "RestartPolicy", "crash_record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +59,22 @@ class RestartPolicy:
 
     def reset(self, project_id: UUID) -> None:
         self._failures.pop(project_id, None)
+
+
+def crash_record(
+    *, description: str, exit_code: int | None, stderr_tail: str, failures: int, give_up: bool
+) -> dict[str, Any]:
+    """What the registry keeps of a crashed worker: why, how, and whether runloom gave up."""
+    error = description
+    if give_up:
+        error = (
+            f"{description}; gave up after {failures} consecutive failures "
+            "(restart it explicitly once fixed)"
+        )
+    return {
+        "reason": "crash_loop" if give_up else "crashed",
+        "error": error,
+        "exit_code": exit_code,
+        "stderr_tail": stderr_tail[-4000:],
+        "consecutive_failures": failures,
+    }

@@ -14,8 +14,10 @@ from runloom import naming
 from runloom.store.stats import ActivityRun
 
 
-def activity_runs(events: list[HistoryEvent]) -> list[ActivityRun]:
-    """One entry per scheduled activity that closed: its last attempt's duration and outcome."""
+def activity_runs(events: list[HistoryEvent], *, closed_after: int = 0) -> list[ActivityRun]:
+    """One entry per scheduled activity that closed (after the event ``closed_after``: a
+    reset run's copied events were counted with the run they came from): its last
+    attempt's duration and outcome."""
     scheduled: dict[int, str] = {}
     started: dict[int, datetime] = {}
     runs: list[ActivityRun] = []
@@ -41,7 +43,7 @@ def activity_runs(events: list[HistoryEvent]) -> list[ActivityRun]:
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             attrs_s = event.activity_task_started_event_attributes
             started[attrs_s.scheduled_event_id] = event.event_time.ToDatetime(tzinfo=UTC)
-        elif event.event_type in closing:
+        elif event.event_type in closing and event.event_id > closed_after:
             field, success = closing[event.event_type]
             scheduled_id = getattr(event, field).scheduled_event_id
             name = scheduled.get(scheduled_id)

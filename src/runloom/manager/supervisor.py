@@ -49,6 +49,8 @@ class ExitInfo:
 
 Reported = protocol.Ready | protocol.Heartbeat | protocol.NodeStates
 OnMessage = Callable[[Reported], Awaitable[None]]
+SecretsReader = Callable[[], Awaitable[Mapping[str, str]]]
+"""The worker's project's secrets as they are now (read for every request)."""
 
 
 def describe_exit(code: int) -> str:
@@ -77,7 +79,10 @@ class Supervisor:
         env: Mapping[str, str],
         on_message: OnMessage,
         graceful_shutdown_s: float = 30.0,
+        secrets: SecretsReader | None = None,
     ) -> None:
+        """``secrets`` answers the worker's requests for its project's secrets; without
+        it, they are answered with an error."""
         self.name = name
         self._command = list(command)
         self._env = dict(env)
@@ -87,6 +92,8 @@ class Supervisor:
         self._cwd: str | None = None
         self._reader: asyncio.Task[ExitInfo] | None = None
         self._reply: asyncio.Future[protocol.Reloaded | protocol.ReloadFailed] | None = None
+        self._secrets = secrets
+        self._answering: set[asyncio.Task[None]] = set()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
         self.ready: asyncio.Future[protocol.Ready] = asyncio.get_running_loop().create_future()
         self.tasks: tuple[int, int] = (0, 0)
@@ -221,7 +228,30 @@ class Supervisor:
             return message.message
         elif isinstance(message, protocol.Stopped):
             self.tasks = (message.tasks_completed, message.tasks_failed)
+        elif isinstance(message, protocol.SecretsRequest):
+            # Answered beside the reading loop: heartbeats keep flowing meanwhile.
+            task = asyncio.create_task(self._answer_secrets(message.request_id))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         return None
+
+    async def _answer_secrets(self, request_id: int) -> None:
+        answer = await self._read_secrets(request_id)
+        with contextlib.suppress(WorkerError, ConnectionError):
+            await self._send(answer)
+
+    async def _read_secrets(self, request_id: int) -> protocol.Secrets:
+        if self._secrets is None:
+            return protocol.Secrets(request_id=request_id, error="this manager serves no secrets")
+        try:
+            values = dict(await self._secrets())
+        except Exception as exc:
+            # The worker's activity shows this message, and Temporal keeps it: the name of
+            # the failure only; the details go to this process's log.
+            log.exception("worker %s: reading its project's secrets failed", self.name)
+            reason = f"the manager could not read them ({type(exc).__name__})"
+            return protocol.Secrets(request_id=request_id, error=reason)
+        return protocol.Secrets(request_id=request_id, values=values)
 
     async def _notify(self, message: Reported) -> None:
         try:

@@ -23,11 +23,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from runloom import naming
 from runloom.db.pool import Pool
 from runloom.db.session import service_session
-from runloom.manager import outcome as outcomes
-from runloom.manager.outcome import Outcome
+from runloom.manager.notify import FailureNotifier
 from runloom.manager.statistics import activity_runs
 from runloom.services import live_events
+from runloom.services import outcome as outcomes
 from runloom.services.live_events import LiveEvent
+from runloom.services.outcome import Outcome
 from runloom.store import executions, stats
 from runloom.store.executions import TrackedRun
 
@@ -48,8 +49,10 @@ class ExecutionTracker:
         database_url: str,
         sweep_interval_s: float = 15.0,
         query_timeout_s: float = 3.0,
+        notifier: FailureNotifier | None = None,
     ) -> None:
         self._pool = pool
+        self._notifier = notifier
         self._client = client
         self._database_url = database_url
         self._sweep_interval_s = sweep_interval_s
@@ -124,6 +127,7 @@ class ExecutionTracker:
             run = await executions.get_tracked_run(conn, execution_id)
         if run is None or run.stats_recorded_at is not None or not run.temporal_workflow_id:
             return
+        # The row's own run: after a retry, the workflow id's latest run is the retry's.
         handle = self._client.get_workflow_handle(
             run.temporal_workflow_id, run_id=run.temporal_run_id
         )
@@ -167,7 +171,9 @@ class ExecutionTracker:
         started = description.start_time
         finished = description.close_time or datetime.now(UTC)
         duration_ms = max(0, int((finished - started).total_seconds() * 1000))
-        genuine = await outcomes.memo_execution_id(description) == str(run.id)
+        # A retry's run is a reset run: it keeps the memo of the run it was reset from,
+        # which names the first execution of the chain of retries.
+        genuine = await outcomes.memo_execution_id(description) == str(run.memo_execution_id)
         if not genuine:
             # Anyone who can reach Temporal can put a run on a tenant's queue; only the
             # run runloom started for this row may write into it.
@@ -210,8 +216,10 @@ class ExecutionTracker:
                 code_version=finished_run.code_version,
                 duration_ms=duration_ms,
                 success=outcome.status == "completed",
-                activities=activity_runs(events),
+                activities=activity_runs(events, closed_after=outcomes.last_reset_event_id(events)),
             )
+        if self._notifier is not None:  # once recorded (committed), and only then
+            self._notifier.run_ended(finished_run, outcome)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -1,10 +1,9 @@
 """One supervised worker process per project, shared by any number of managers.
 
 The registry (:mod:`runloom.store.registry`) is both the record and the lock: a manager
-owns a project while its row is ``starting`` or ``running``. A manager heartbeats its
-rows; a row whose heartbeat is older than three intervals is stale and any manager may
-fail it and take the project over. A worker process that dies is recorded as failed with
-its exit code and the tail of its stderr, and restarted as the
+owns a project while its row is ``starting`` or ``running``, heartbeats its rows, and may
+take over a project whose row's heartbeat is three intervals old. A worker process that
+dies is recorded as failed and restarted as the
 :class:`~runloom.manager.restart_policy.RestartPolicy` says, until it gives up
 (``reason: crash_loop``) and only an explicit request starts the project again.
 
@@ -32,8 +31,14 @@ from runloom.db import service_session
 from runloom.db.pool import Pool
 from runloom.errors import NotFoundError
 from runloom.manager import temporal_queues
-from runloom.manager.handles import ManagedWorker, WorkerLaunch, WorkerView, bundle_entries
-from runloom.manager.restart_policy import RestartPolicy
+from runloom.manager.handles import (
+    ManagedWorker,
+    WantedVersions,
+    WorkerLaunch,
+    WorkerView,
+    bundle_entries,
+)
+from runloom.manager.restart_policy import RestartPolicy, crash_record
 from runloom.manager.supervisor import (
     ExitInfo,
     Reported,
@@ -84,13 +89,13 @@ class ProjectWorkerManager:
         # Silence for this long means a stuck worker process.
         self.hung_after_s = max(10 * heartbeat_s, 15.0)
         self.handles: dict[UUID, ManagedWorker] = {}
+        self.wanted = WantedVersions()
         self._locks: dict[UUID, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
 
     def workers(self) -> list[WorkerView]:
-        """The workers this manager currently owns."""
-        return [h.view() for h in self.handles.values()]
+        return [h.view() for h in self.handles.values()]  # the workers this manager owns
 
     async def start_worker_for_project(self, project_id: UUID) -> WorkerView:
         """Claim the project and start its worker; return it once it is running.
@@ -148,12 +153,12 @@ class ProjectWorkerManager:
                 )
             return handle.view()
 
-    async def ensure_running(self, project_id: UUID) -> WorkerView | None:
-        """Make sure the project has a running worker serving its current code.
-
-        Returns None when another live manager owns the project (it acts on the same
-        request). An explicit request also lifts a crash-loop stop.
-        """
+    async def ensure_running(
+        self, project_id: UUID, *, workflow_type: str | None = None
+    ) -> WorkerView | None:
+        """A running worker serving the current code (and ``workflow_type``, if asked for);
+        None when another manager owns the project. It lifts a crash-loop stop."""
+        self.wanted.add(project_id, workflow_type)
         if project_id in self.handles:
             status = await self.reload(project_id)
             if status is not None:
@@ -234,9 +239,10 @@ class ProjectWorkerManager:
 
     async def _bundle(self, project_id: UUID, task_queue: str) -> list[code.CodeBundleEntry]:
         open_types = await temporal_queues.open_workflow_types(self.client, task_queue)
+        extra = sorted(open_types | self.wanted.of(project_id))
         async with service_session(self.pool) as conn:
             return await code.load_workflows_for_project(
-                conn, project_id, extra_workflow_types=sorted(open_types)
+                conn, project_id, extra_workflow_types=extra
             )
 
     async def _spawn(self, handle: ManagedWorker, bundle: list[code.CodeBundleEntry]) -> None:
@@ -247,6 +253,7 @@ class ProjectWorkerManager:
             env=worker_environment(memory_mb=self.launch.memory_mb),
             on_message=lambda message: self._on_message(handle, message),
             graceful_shutdown_s=self.launch.graceful_shutdown_s,
+            secrets=self.launch.secrets_reader(handle.project_id),
         )
         handle.supervisor = supervisor
         handle.code_ids = frozenset(e.code_id for e in bundle)
@@ -339,18 +346,13 @@ class ProjectWorkerManager:
             description = f"no heartbeat from the worker for {self.hung_after_s:g} s; killed"
         decision = self.policy.after_failure(handle.project_id)
         give_up = decision.give_up and not self.closing
-        metadata: dict[str, Any] = {
-            "reason": "crash_loop" if give_up else "crashed",
-            "error": description,
-            "exit_code": info.code,
-            "stderr_tail": info.stderr_tail[-4000:],
-            "consecutive_failures": decision.failures,
-        }
-        if give_up:
-            metadata["error"] = (
-                f"{description}; gave up after {decision.failures} consecutive failures "
-                f"(restart it explicitly once fixed)"
-            )
+        metadata = crash_record(
+            description=description,
+            exit_code=info.code,
+            stderr_tail=info.stderr_tail,
+            failures=decision.failures,
+            give_up=give_up,
+        )
         await self._set_status(handle, "failed", metadata)
         if decision.give_up or self.closing:
             log.error(

@@ -83,12 +83,12 @@ class Capture(io.TextIOBase):
         self.limit = limit
         self.parts: list[str] = []
         self.size = 0
-        self.truncated = False
+        self.dropped = 0
 
     def reset(self) -> None:
         self.parts.clear()
         self.size = 0
-        self.truncated = False
+        self.dropped = 0
 
     def writable(self) -> bool:
         return True
@@ -96,23 +96,27 @@ class Capture(io.TextIOBase):
     def write(self, s: str, /) -> int:
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        room = self.limit - self.size
-        if len(s) > room:
-            self.truncated = True
-        if room > 0:
-            self.parts.append(s[:room])
-            self.size += min(len(s), room)
+        kept = s[: max(self.limit - self.size, 0)]
+        if kept:
+            self.parts.append(kept)
+            self.size += len(kept)
+        self.dropped += len(s) - len(kept)
         return len(s)
 
     def text(self, raw_fd: int) -> str:
         # Output written to fd 1/2 directly (C code, subprocesses) is in the memfd.
+        written = os.fstat(raw_fd).st_size
         os.lseek(raw_fd, 0, os.SEEK_SET)
-        raw = os.read(raw_fd, max(self.limit - self.size, 0) + 1)
+        raw = os.read(raw_fd, max(self.limit - self.size, 0)) if written else b""
         os.ftruncate(raw_fd, 0)
         os.lseek(raw_fd, 0, os.SEEK_SET)
+        self.dropped += written - len(raw)  # bytes, near enough to characters here
         if raw:
             self.write(raw.decode("utf-8", "replace"))
-        text = "".join(self.parts) + ("\n[truncated]" if self.truncated else "")
+        text = "".join(self.parts)
+        if self.dropped:
+            # The same marker as runloom_runtime.step_logs.cut_marker (not importable here).
+            text += f"\n[log cut: {self.dropped} more characters dropped]"
         # Lone surrogates (print("\ud800")) would follow the logs into storage.
         return text.encode("utf-8", "replace").decode("utf-8")
 

@@ -24,7 +24,7 @@ from runloom.compiler import export as compiler_export
 from runloom.models import Workflow
 from runloom.services import compile_pool
 from runloom.services.compile_pool import CompilePool
-from runloom.store import code, workflows
+from runloom.store import code, secrets, workflows
 
 __all__ = ["compile_options", "deploy_workflow", "export_zip", "preview"]
 
@@ -38,7 +38,9 @@ async def compile_options(
 
     Only the siblings the graph calls are named, so that deploying an unrelated workflow
     does not change this one's code (and spend a version number on nothing). ``bounds``
-    (from the settings, :func:`runloom.services.quotas.run_bounds`) are compiled in.
+    (from the settings, :func:`runloom.services.quotas.run_bounds`) are compiled in. The
+    names of the project's secrets, read in the caller's transaction, make a reference to
+    a secret the project lacks a problem on its node (names only: no value is read).
     """
     wanted = child_workflow_keys(workflow.graph)
     siblings = (
@@ -53,6 +55,7 @@ async def compile_options(
             if w.version is not None and w.key in wanted
         },
         bounds=bounds,
+        secret_names=await secrets.secret_names(conn, project_id=workflow.project_id),
     )
 
 

@@ -1,4 +1,5 @@
-"""Starting, signalling and cancelling Temporal runs on behalf of a signed-in user."""
+"""Starting, signalling, cancelling and terminating Temporal runs on behalf of a signed-in
+user."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from runloom.models import OPEN_STATUSES, Execution
 from runloom.services import quotas, worker_requests
 from runloom.settings import Settings
 from runloom.store import executions
-from runloom.store.executions import Conn, StartContext
+from runloom.store.executions import MANUAL, Conn, Origin, StartContext
 
 __all__ = [
     "StartFailedError",
     "cancel_run",
+    "prepare_start",
+    "run_memo",
     "signal_run",
     "start_execution",
     "start_run",
+    "terminate_run",
     "with_ui_link",
 ]
 
@@ -52,6 +56,7 @@ async def start_run(
     claims: Claims,
     context: StartContext,
     input: Any,
+    origin: Origin = MANUAL,
 ) -> Execution:
     """Start the run, then record it in the caller's transaction; if recording fails the
     run is terminated.
@@ -69,11 +74,8 @@ async def start_run(
             input,
             id=workflow_id,
             task_queue=context.task_queue_name,
-            memo={
-                naming.MEMO_EXECUTION_ID: str(execution_id),
-                naming.MEMO_PROJECT_ID: str(context.project_id),
-                naming.MEMO_WORKFLOW_ID: str(context.workflow_id),
-            },
+            memo=run_memo(context, execution_id=execution_id),
+            execution_timeout=context.execution_timeout,
         )
     except RPCError as exc:
         raise StartFailedError(f"Temporal refused to start {context.workflow_type}: {exc}") from exc
@@ -85,6 +87,7 @@ async def start_run(
             input=input,
             temporal_workflow_id=workflow_id,
             temporal_run_id=handle.first_execution_run_id or handle.result_run_id,
+            origin=origin,
         )
     except BaseException:
         await handle.terminate(reason="runloom could not record this run")
@@ -100,6 +103,7 @@ async def start_execution(
     version: int | None,
     input: Any,
     settings: Settings,
+    origin: Origin = MANUAL,
 ) -> Execution:
     """Read what to start, start it in Temporal, record it: one transaction when the
     project's worker already serves the version, which is the common case.
@@ -108,24 +112,71 @@ async def start_execution(
     asked for (QuotaExceededError).
     """
     async with user_session(pool, claims) as conn:
-        context = await executions.start_context(
-            conn,
-            workflow_id=workflow_id,
-            version=version,
-            open_up_to=quotas.OPEN_RUNS.limit(settings),
+        context = await _checked_context(
+            conn, claims=claims, workflow_id=workflow_id, version=version, settings=settings
         )
-        quotas.check_new_run(open_runs=context.open_runs, settings=settings)
         if context.worker_ready:
-            return await start_run(conn, client, claims=claims, context=context, input=input)
-        await quotas.check_new_worker(
-            conn, user_id=claims["sub"], project_id=context.project_id, settings=settings
-        )
+            return await start_run(
+                conn, client, claims=claims, context=context, input=input, origin=origin
+            )
     # Waiting for a worker must not hold a pooled connection: the wait itself needs one.
     await worker_requests.request_worker(
         pool, project_id=context.project_id, workflow_type=context.workflow_type
     )
     async with user_session(pool, claims) as conn:
-        return await start_run(conn, client, claims=claims, context=context, input=input)
+        return await start_run(
+            conn, client, claims=claims, context=context, input=input, origin=origin
+        )
+
+
+async def prepare_start(
+    pool: Pool,
+    *,
+    claims: Claims,
+    workflow_id: uuid.UUID,
+    settings: Settings,
+    version: int | None = None,
+) -> StartContext:
+    """What a start of the active version (or of ``version``) needs, quotas checked and a
+    worker serving it: for starts that Temporal itself makes (a schedule's run is a child
+    workflow, a retry is a reset)."""
+    async with user_session(pool, claims) as conn:
+        context = await _checked_context(
+            conn, claims=claims, workflow_id=workflow_id, version=version, settings=settings
+        )
+    if not context.worker_ready:
+        await worker_requests.request_worker(
+            pool, project_id=context.project_id, workflow_type=context.workflow_type
+        )
+    return context
+
+
+def run_memo(context: StartContext, *, execution_id: uuid.UUID) -> dict[str, str]:
+    """The memo of every run runloom starts: the tracker checks it is the recorded run."""
+    return {
+        naming.MEMO_EXECUTION_ID: str(execution_id),
+        naming.MEMO_PROJECT_ID: str(context.project_id),
+        naming.MEMO_WORKFLOW_ID: str(context.workflow_id),
+    }
+
+
+async def _checked_context(
+    conn: Conn,
+    *,
+    claims: Claims,
+    workflow_id: uuid.UUID,
+    version: int | None,
+    settings: Settings,
+) -> StartContext:
+    context = await executions.start_context(
+        conn, workflow_id=workflow_id, version=version, open_up_to=quotas.OPEN_RUNS.limit(settings)
+    )
+    quotas.check_new_run(open_runs=context.open_runs, settings=settings)
+    if not context.worker_ready:
+        await quotas.check_new_worker(
+            conn, user_id=claims["sub"], project_id=context.project_id, settings=settings
+        )
+    return context
 
 
 async def _open_handle(
@@ -136,7 +187,7 @@ async def _open_handle(
     if execution.status not in OPEN_STATUSES or execution.temporal_workflow_id is None:
         raise InvalidRequestError(
             f"execution {execution_id} has already ended ({execution.status}); "
-            "only a running execution can be signalled or cancelled"
+            "only a running execution can be signalled, cancelled or terminated"
         )
     return client.get_workflow_handle(
         execution.temporal_workflow_id, run_id=execution.temporal_run_id
@@ -167,3 +218,14 @@ async def cancel_run(
         await handle.cancel()
     except RPCError as exc:
         raise InvalidRequestError(f"Temporal refused to cancel the run: {exc}") from exc
+
+
+async def terminate_run(
+    pool: Pool, client: Client, *, claims: Claims, execution_id: uuid.UUID, reason: str | None
+) -> None:
+    """End the run at once: unlike a cancel, the workflow gets no chance to clean up."""
+    handle = await _open_handle(pool, client, claims=claims, execution_id=execution_id)
+    try:
+        await handle.terminate(reason=reason or "terminated through runloom")
+    except RPCError as exc:
+        raise InvalidRequestError(f"Temporal refused to terminate the run: {exc}") from exc

@@ -44,14 +44,19 @@ class WorkerUnavailableError(RunloomError):
 class ControlRequest:
     """One NOTIFY payload: what a manager is asked to do for a project.
 
-    ``ensure`` starts the project's worker, or reloads it with the project's current code.
+    ``ensure`` starts the project's worker, or reloads it with the project's current code
+    and, when ``workflow_type`` names one, that version too (a start of an older version).
     """
 
     action: Literal["ensure", "stop", "restart"]
     project_id: UUID
+    workflow_type: str | None = None
 
     def encode(self) -> str:
-        return json.dumps({"action": self.action, "project_id": str(self.project_id)})
+        document = {"action": self.action, "project_id": str(self.project_id)}
+        if self.workflow_type is not None:
+            document["workflow_type"] = self.workflow_type
+        return json.dumps(document)
 
     @classmethod
     def decode(cls, payload: str) -> ControlRequest:
@@ -60,7 +65,14 @@ class ControlRequest:
         action = document["action"]
         if action not in ("ensure", "stop", "restart"):
             raise ValueError(f"unknown worker request action {action!r}")
-        return cls(action=action, project_id=UUID(str(document["project_id"])))
+        workflow_type = document.get("workflow_type")
+        if workflow_type is not None and not isinstance(workflow_type, str):
+            raise ValueError("workflow_type must be a string")
+        return cls(
+            action=action,
+            project_id=UUID(str(document["project_id"])),
+            workflow_type=workflow_type,
+        )
 
 
 async def _notify(pool: Pool, request: ControlRequest) -> None:
@@ -81,7 +93,7 @@ async def request_worker(
     Raises WorkerUnavailableError after ``timeout_s``, saying what the registry last
     showed.
     """
-    request = ControlRequest(action="ensure", project_id=project_id)
+    request = ControlRequest(action="ensure", project_id=project_id, workflow_type=workflow_type)
     deadline = time.monotonic() + timeout_s
     # The hot path: a worker already serves it, so no manager needs to hear about it.
     next_notify = time.monotonic() + _POLL_S / 2

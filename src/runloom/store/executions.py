@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -12,24 +13,47 @@ from psycopg.rows import DictRow, class_row
 from psycopg.types.json import Jsonb
 
 from runloom import naming
-from runloom.errors import NotFoundError
-from runloom.models import Execution, ExecutionStatus
+from runloom.errors import InvalidRequestError, NotFoundError
+from runloom.models import Execution, ExecutionStatus, TriggeredBy
 from runloom.store.queries import sql
 
 __all__ = [
+    "MANUAL",
+    "CursorError",
     "FinishedRun",
+    "HistoryFilter",
+    "HistoryPage",
+    "Origin",
     "StartContext",
     "TrackedRun",
+    "count_executions",
     "finish_execution",
     "get_execution",
     "get_tracked_run",
     "insert_execution",
     "list_executions",
+    "lock_temporal_workflow",
     "open_execution_ids",
+    "open_run_in_workflow",
+    "record_retry",
     "start_context",
 ]
 
 Conn = AsyncConnection[DictRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What started a run: a person, a program with an API key, or one of the workflow's
+    triggers (then ``trigger_id`` names it); for a re-run, ``rerun_of`` names the run it
+    starts again."""
+
+    triggered_by: TriggeredBy = "manual"
+    trigger_id: uuid.UUID | None = None
+    rerun_of: uuid.UUID | None = None
+
+
+MANUAL = Origin()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +69,18 @@ class StartContext:
     worker_ready: bool
     # The user's open runs, counted no further than start_context's ``open_up_to``.
     open_runs: int
+    # The version's `settings.execution_timeout_s` (recorded in its compiler options).
+    execution_timeout_s: float | None = None
 
     @property
     def workflow_type(self) -> str:
         return naming.workflow_type(self.key, self.version)
+
+    @property
+    def execution_timeout(self) -> timedelta | None:
+        """Temporal's execution timeout of the run (None: none, Temporal's default)."""
+        seconds = self.execution_timeout_s
+        return None if seconds is None else timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +91,9 @@ class TrackedRun:
     temporal_workflow_id: str | None
     temporal_run_id: str | None
     stats_recorded_at: datetime | None
+    # The execution the run's memo names: its own id, or for a retry (a reset run, which
+    # keeps the memo it was reset from) the first execution of its chain of retries.
+    memo_execution_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +137,7 @@ async def insert_execution(
     input: Any,
     temporal_workflow_id: str,
     temporal_run_id: str | None,
+    origin: Origin = MANUAL,
 ) -> Execution:
     """Record a run Temporal accepted, as the session's user; the tracker hears of it on
     commit."""
@@ -117,11 +153,47 @@ async def insert_execution(
             "code_version": str(context.version),
             "workflow_type": context.workflow_type,
             "task_queue_name": context.task_queue_name,
+            "triggered_by": origin.triggered_by,
+            "trigger_id": origin.trigger_id,
+            "rerun_of": origin.rerun_of,
         },
     )
     row = await cur.fetchone()
     assert row is not None
     return Execution.model_validate(row)
+
+
+async def record_retry(
+    conn: Conn, *, execution_id: uuid.UUID, retry_of: uuid.UUID, temporal_run_id: str
+) -> Execution:
+    """Record the run a Temporal reset of ``retry_of`` made, as the session's user; the
+    rest of the row is copied from ``retry_of`` by the database."""
+    cur = await conn.execute(
+        sql("executions_record_retry"),
+        {"id": execution_id, "retry_of": retry_of, "temporal_run_id": temporal_run_id},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return Execution.model_validate(row)
+
+
+async def lock_temporal_workflow(conn: Conn, *, temporal_workflow_id: str) -> None:
+    """Hold, until the transaction ends, the right to add a run to this workflow id."""
+    await conn.execute(
+        sql("executions_lock_temporal_workflow"), {"temporal_workflow_id": temporal_workflow_id}
+    )
+
+
+async def open_run_in_workflow(conn: Conn, *, temporal_workflow_id: str) -> uuid.UUID | None:
+    """An execution recorded under this Temporal workflow id that has not ended."""
+    cur = await conn.execute(
+        sql("executions_open_in_workflow"), {"temporal_workflow_id": temporal_workflow_id}
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    found: uuid.UUID = row["id"]
+    return found
 
 
 async def get_execution(conn: Conn, execution_id: uuid.UUID) -> Execution:
@@ -131,19 +203,86 @@ async def get_execution(conn: Conn, execution_id: uuid.UUID) -> Execution:
     return Execution.model_validate(row)
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """Which runs a history page shows; ``text`` is searched in input, output and error."""
+
+    workflow_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    status: ExecutionStatus | None = None
+    triggered_by: TriggeredBy | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "workflow_id": self.workflow_id,
+            "project_id": self.project_id,
+            "status": self.status,
+            "triggered_by": self.triggered_by,
+            "since": self.since,
+            "until": self.until,
+            "pattern": None if not self.text else f"%{_like_escaped(self.text)}%",
+        }
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by ILIKE: its own % and _ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    executions: list[Execution]
+    next_cursor: str | None
+
+
+class CursorError(InvalidRequestError):
+    """A cursor that no history page handed out."""
+
+
+def encode_cursor(execution: Execution) -> str:
+    """Where the next page starts: just after this run, in (created_at, id) order."""
+    raw = f"{execution.created_at.isoformat()}|{execution.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, _, execution_id = raw.partition("|")
+        return datetime.fromisoformat(created_at), uuid.UUID(execution_id)
+    except ValueError as exc:
+        raise CursorError(
+            "cursor is not one this API handed out; pass `next_cursor` from the previous page"
+        ) from exc
+
+
 async def list_executions(
-    conn: Conn,
-    *,
-    workflow_id: uuid.UUID | None,
-    project_id: uuid.UUID | None,
-    status: ExecutionStatus | None,
-    limit: int,
-) -> list[Execution]:
+    conn: Conn, *, where: HistoryFilter, limit: int, cursor: str | None = None
+) -> HistoryPage:
+    """One page, newest first; ``next_cursor`` is None on the last page. Runs started
+    while someone pages appear on a first page again, never twice in one walk."""
+    after = decode_cursor(cursor) if cursor else (None, None)
     cur = await conn.execute(
         sql("executions_list"),
-        {"workflow_id": workflow_id, "project_id": project_id, "status": status, "limit": limit},
+        {
+            **where.params(),
+            "after_created_at": after[0],
+            "after_id": after[1],
+            "limit": limit + 1,
+        },
     )
-    return [Execution.model_validate(row) for row in await cur.fetchall()]
+    rows = [Execution.model_validate(row) for row in await cur.fetchall()]
+    page, more = rows[:limit], len(rows) > limit
+    return HistoryPage(executions=page, next_cursor=encode_cursor(page[-1]) if more else None)
+
+
+async def count_executions(conn: Conn, *, where: HistoryFilter) -> dict[str, int]:
+    """Matching runs by status (every filter but the status one)."""
+    cur = await conn.execute(sql("executions_counts"), where.params())
+    return {row["status"]: row["runs"] for row in await cur.fetchall()}
 
 
 async def open_execution_ids(conn: Conn) -> list[uuid.UUID]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -78,7 +79,11 @@ async def update_project(
     description: str | None,
     set_description: bool,
     python_network: bool | None = None,
+    failure_webhook_url: str | None = None,
+    set_failure_webhook_url: bool = False,
 ) -> Project:
+    """``set_description`` / ``set_failure_webhook_url``: write that field even when
+    None (clear it); other None fields are left as they are."""
     try:
         cur = await conn.execute(
             sql("projects_update"),
@@ -88,6 +93,8 @@ async def update_project(
                 "description": description,
                 "set_description": set_description,
                 "python_network": python_network,
+                "failure_webhook_url": failure_webhook_url,
+                "set_failure_webhook_url": set_failure_webhook_url,
             },
         )
     except psycopg.errors.UniqueViolation as exc:
@@ -97,6 +104,23 @@ async def update_project(
     if await cur.fetchone() is None:
         raise NotFoundError(f"project {project_id} not found")
     return await get_project(conn, project_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureWebhook:
+    """Where a failed run of a workflow is announced (its project's setting)."""
+
+    url: str
+    workflow_name: str
+
+
+async def failure_webhook(
+    conn: AsyncConnection[DictRow], *, workflow_id: uuid.UUID
+) -> FailureWebhook | None:
+    """The failure webhook of the workflow's project, None when it has none."""
+    cur = await conn.execute(sql("projects_failure_webhook"), {"workflow_id": workflow_id})
+    row = await cur.fetchone()
+    return None if row is None else FailureWebhook(**row)
 
 
 async def delete_project(conn: AsyncConnection[DictRow], project_id: uuid.UUID) -> None:

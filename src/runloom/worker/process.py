@@ -8,7 +8,8 @@ Temporal ``Worker`` under the default workflow sandbox and writes heartbeats to 
 
 A ``reload`` starts a second Worker with the new set before the old one shuts down
 gracefully, so that the queue is always polled and no task is lost. SIGTERM, ``stop`` or
-the end of stdin (the manager died) shut down gracefully.
+the end of stdin (the manager died) shut down gracefully. Activities that use project
+secrets ask the manager for them over the same pipe (runloom.worker.secrets_pipe).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from runloom.worker import protocol
 from runloom.worker.protocol import BundleEntry
+
+if TYPE_CHECKING:
+    from runloom.worker.secrets_pipe import SecretsPipe
 
 _STARTED = time.monotonic()
 
@@ -186,6 +190,7 @@ class WorkerProcess:
         self.stop = asyncio.Event()
         self.serving: _Serving | None = None
         self.interceptor = _counting_interceptor()
+        self.secrets: SecretsPipe | None = None
 
     async def _new_worker(self, bundle: tuple[BundleEntry, ...]) -> _Serving:
         from temporalio.client import Client
@@ -228,6 +233,7 @@ class WorkerProcess:
 
     async def run(self, stdin: asyncio.StreamReader) -> int:
         from runloom.worker.live_states import LiveStates
+        from runloom.worker.secrets_pipe import SecretsPipe
         from runloom.worker.user_code import UserCode
 
         # Guards first: no activity may run before python nodes and http requests are
@@ -235,9 +241,12 @@ class WorkerProcess:
         user_code = UserCode(self.start)
         user_code.install()
         states = LiveStates(self.output.send)
+        self.secrets = SecretsPipe(self.output.send)
+        self.secrets.install()
         try:
             return await self._serve(stdin)
         finally:
+            self.secrets.close()
             states.close()
             await user_code.close()
 
@@ -303,6 +312,8 @@ class WorkerProcess:
                 task = asyncio.create_task(self._reload(message.bundle))
                 reloads.add(task)
                 task.add_done_callback(reloads.discard)
+            elif isinstance(message, protocol.Secrets) and self.secrets is not None:
+                self.secrets.answer(message)
             elif isinstance(message, protocol.Stop):
                 self.stop.set()
                 return

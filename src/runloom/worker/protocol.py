@@ -1,9 +1,15 @@
 """The messages between a manager and its project worker process: one JSON object a line.
 
 Manager → worker (stdin): :class:`Start` (first line, once), :class:`Reload`,
-:class:`Stop`. End of input means the manager is gone, and the worker shuts down as on
-``Stop``. Worker → manager (stdout): :class:`Ready`, :class:`Heartbeat`, :class:`NodeStates`,
-:class:`Reloaded`, :class:`ReloadFailed`, :class:`Error`, :class:`Stopped`.
+:class:`Stop`, :class:`Secrets`. End of input means the manager is gone, and the worker
+shuts down as on ``Stop``. Worker → manager (stdout): :class:`Ready`, :class:`Heartbeat`,
+:class:`NodeStates`, :class:`Reloaded`, :class:`ReloadFailed`, :class:`Error`,
+:class:`Stopped`, :class:`SecretsRequest`.
+
+Secrets are asked for, never pushed: an activity that uses them sends a
+:class:`SecretsRequest` and the manager answers it with the project's values as they are
+in the database then, so a changed secret is used by the next call, without a restart,
+and a worker holds values only while an activity uses them.
 
 Every message is a frozen dataclass; :func:`encode` and :func:`decode` are the only
 places that know the wire format, so a renamed field is a type error, not a silent
@@ -30,6 +36,8 @@ __all__ = [
     "Reload",
     "ReloadFailed",
     "Reloaded",
+    "Secrets",
+    "SecretsRequest",
     "Start",
     "Stop",
     "Stopped",
@@ -82,6 +90,17 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class Secrets:
+    """The answer to :class:`SecretsRequest` ``request_id``: every secret of the project
+    (name -> value), or ``error`` saying why they could not be read."""
+
+    request_id: int
+    # Not in the repr: a message that ends up in a log must not carry the values.
+    values: dict[str, str] | None = field(default=None, repr=False)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Ready:
     pid: int
     loaded: tuple[str, ...]
@@ -130,14 +149,21 @@ class Error:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretsRequest:
+    """An activity that uses secrets is running: the worker asks for its project's."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Stopped:
     tasks_completed: int
     tasks_failed: int
 
 
-ManagerMessage: TypeAlias = Start | Reload | Stop
+ManagerMessage: TypeAlias = Start | Reload | Stop | Secrets
 WorkerMessage: TypeAlias = (
-    Ready | Heartbeat | NodeStates | Reloaded | ReloadFailed | Error | Stopped
+    Ready | Heartbeat | NodeStates | Reloaded | ReloadFailed | Error | Stopped | SecretsRequest
 )
 
 _KINDS: dict[str, type[Any]] = {
@@ -151,6 +177,8 @@ _KINDS: dict[str, type[Any]] = {
     "reload_failed": ReloadFailed,
     "error": Error,
     "stopped": Stopped,
+    "secrets_request": SecretsRequest,
+    "secrets": Secrets,
 }
 _NAMES: dict[type[Any], str] = {cls: name for name, cls in _KINDS.items()}
 

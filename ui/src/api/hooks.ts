@@ -1,12 +1,21 @@
 // TanStack Query hooks over the HTTP API.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api } from "./client";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, rawRequest, request } from "./client";
 import type {
+  ApiKey,
+  ApiKeyCreated,
   BuildResponse,
   Execution,
+  ExecutionPage,
   Graph,
   Project,
   ProjectStats,
+  ScheduleDescription,
+  ScheduleSpec,
+  Secret,
+  StepDetail,
+  Trigger,
+  TriggerCreated,
   Version,
   Worker,
   Workflow,
@@ -21,6 +30,11 @@ export const keys = {
   versions: (id: string) => ["workflow", id, "versions"] as const,
   executions: (filter: Record<string, string | undefined>) => ["executions", filter] as const,
   execution: (id: string) => ["execution", id] as const,
+  steps: (id: string) => ["execution", id, "steps"] as const,
+  history: (query: string) => ["executions", "history", query] as const,
+  secrets: (projectId: string) => ["projects", projectId, "secrets"] as const,
+  apiKeys: ["api-keys"] as const,
+  triggers: (workflowId: string) => ["workflow", workflowId, "triggers"] as const,
 };
 
 export function useProjects() {
@@ -184,4 +198,197 @@ export function useExecution(id: string | null | undefined) {
       api.get<{ execution: Execution }>(`/api/executions/${id}`, signal).then((r) => r.execution),
     enabled: Boolean(id),
   });
+}
+
+/**
+ * Run history a page at a time (`query` is GET /api/executions's query without the
+ * cursor); each further page follows the previous page's `next_cursor`. Only the first
+ * pages are refreshed on their own: refreshing many would re-read all of them.
+ */
+export function useExecutionHistory(query: () => URLSearchParams, queryKey: string) {
+  return useInfiniteQuery({
+    queryKey: keys.history(queryKey),
+    queryFn: ({ pageParam, signal }) => {
+      const params = query();
+      if (pageParam) params.set("cursor", pageParam);
+      return api.get<ExecutionPage>(`/api/executions?${params.toString()}`, signal);
+    },
+    initialPageParam: "",
+    getNextPageParam: (last) => last.next_cursor || undefined,
+    refetchInterval: (q) => ((q.state.data?.pages.length ?? 0) <= 2 ? 5000 : false),
+  });
+}
+
+/** Every step of a run, per node and per for_each item; refreshed while the run goes on. */
+export function useSteps(executionId: string | null | undefined, open: boolean) {
+  return useQuery({
+    queryKey: keys.steps(executionId ?? ""),
+    queryFn: ({ signal }) =>
+      api.get<{ steps: StepDetail[] }>(`/api/executions/${executionId}/steps`, signal).then((r) => r.steps),
+    enabled: Boolean(executionId),
+    refetchInterval: open ? 2000 : false,
+  });
+}
+
+/** The whole input or output of a step whose value was cut (`item`: one item of a for_each). */
+export async function fetchStepValue(
+  executionId: string,
+  nodeId: string,
+  part: "input" | "output",
+  item: number | null,
+): Promise<unknown> {
+  const query = item === null ? "" : `?item=${item}`;
+  const response = await rawRequest(
+    `/api/executions/${executionId}/steps/${encodeURIComponent(nodeId)}/${part}${query}`,
+  );
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** A new run of the same workflow with the same input; `version` null: the active one. */
+export function rerunExecution(id: string, version: number | null): Promise<Execution> {
+  return api.post<{ execution: Execution }>(`/api/executions/${id}/rerun`, { version }).then((r) => r.execution);
+}
+
+/** Continues a failed run from its failed step (a new execution, `retry_of` this one). */
+export function retryExecution(id: string): Promise<Execution> {
+  return api.post<{ execution: Execution }>(`/api/executions/${id}/retry`).then((r) => r.execution);
+}
+
+export function cancelExecution(id: string): Promise<unknown> {
+  return api.post<unknown>(`/api/executions/${id}/cancel`);
+}
+
+export function terminateExecution(id: string, reason: string | null): Promise<unknown> {
+  return api.post<unknown>(`/api/executions/${id}/terminate`, { reason });
+}
+
+// Project secrets: names and dates only; values go in, never out.
+
+export function useSecrets(projectId: string | undefined) {
+  return useQuery({
+    queryKey: keys.secrets(projectId ?? ""),
+    queryFn: ({ signal }) =>
+      api.get<{ secrets: Secret[] }>(`/api/projects/${projectId}/secrets`, signal).then((r) => r.secrets),
+    enabled: Boolean(projectId),
+  });
+}
+
+export function useSetSecret(projectId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ name, value }: { name: string; value: string }) =>
+      api
+        .put<{ secret: Secret }>(`/api/projects/${projectId}/secrets/${encodeURIComponent(name)}`, { value })
+        .then((r) => r.secret),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.secrets(projectId) }),
+  });
+}
+
+export function useDeleteSecret(projectId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (name: string) => api.del<void>(`/api/projects/${projectId}/secrets/${encodeURIComponent(name)}`),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.secrets(projectId) }),
+  });
+}
+
+// API keys: the key itself only in the answer to creating it.
+
+export function useApiKeys() {
+  return useQuery({
+    queryKey: keys.apiKeys,
+    queryFn: ({ signal }) => api.get<{ api_keys: ApiKey[] }>("/api/api-keys", signal).then((r) => r.api_keys),
+  });
+}
+
+export function useCreateApiKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; project_id: string | null; expires_at: string | null }) =>
+      api.post<ApiKeyCreated>("/api/api-keys", body),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.apiKeys }),
+  });
+}
+
+export function useRevokeApiKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.del<void>(`/api/api-keys/${id}`),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.apiKeys }),
+  });
+}
+
+// Triggers of a workflow: webhooks and schedules.
+
+export function useTriggers(workflowId: string | undefined) {
+  return useQuery({
+    queryKey: keys.triggers(workflowId ?? ""),
+    queryFn: ({ signal }) =>
+      api.get<{ triggers: Trigger[] }>(`/api/workflows/${workflowId}/triggers`, signal).then((r) => r.triggers),
+    enabled: Boolean(workflowId),
+    // Next fire times move on: keep them fresh while the panel is open.
+    refetchInterval: 10000,
+  });
+}
+
+export type NewTrigger =
+  | { type: "webhook" }
+  | ({ type: "schedule"; input: Record<string, unknown>; overlap: Trigger["overlap"] } & ScheduleSpec);
+
+export function useCreateTrigger(workflowId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: NewTrigger) =>
+      api.post<{ trigger: TriggerCreated }>(`/api/workflows/${workflowId}/triggers`, body).then((r) => r.trigger),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.triggers(workflowId) }),
+  });
+}
+
+export type TriggerPatch = Partial<Pick<Trigger, "enabled" | "cron" | "interval_s" | "timezone" | "input" | "overlap">>;
+
+export function useUpdateTrigger(workflowId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: string; patch: TriggerPatch }) =>
+      api.patch<{ trigger: Trigger }>(`/api/triggers/${id}`, patch).then((r) => r.trigger),
+    onSuccess: (t) => {
+      qc.setQueryData<Trigger[]>(keys.triggers(workflowId), (old) => old?.map((x) => (x.id === t.id ? t : x)));
+    },
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.triggers(workflowId) }),
+  });
+}
+
+export function useDeleteTrigger(workflowId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.del<void>(`/api/triggers/${id}`),
+    onSuccess: (_void, id) => {
+      qc.setQueryData<Trigger[]>(keys.triggers(workflowId), (old) => old?.filter((x) => x.id !== id));
+    },
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.triggers(workflowId) }),
+  });
+}
+
+export function useRunTrigger(workflowId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.post<unknown>(`/api/triggers/${id}/run`),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: ["executions"] });
+      void qc.invalidateQueries({ queryKey: keys.triggers(workflowId) });
+    },
+  });
+}
+
+/** A schedule in words and its next five fire times; rejects (422) with what is wrong with it. */
+export function describeSchedule(spec: ScheduleSpec, signal?: AbortSignal): Promise<ScheduleDescription> {
+  const body: Record<string, unknown> = { timezone: spec.timezone };
+  if (spec.cron !== null) body["cron"] = spec.cron;
+  else body["interval_s"] = spec.interval_s;
+  return request<ScheduleDescription>("/api/schedules/describe", { method: "POST", body, signal });
 }

@@ -78,6 +78,8 @@ export interface GraphEdge {
   source: string;
   target: string;
   branch?: Branch;
+  /** "error": taken when the source (an activity node) fails after its retries. */
+  sourceHandle?: "error";
 }
 
 export interface Graph {
@@ -139,7 +141,56 @@ export interface Execution {
   started_at: string | null;
   finished_at: string | null;
   duration_ms: number | null;
+  /** What started the run; absent on servers from before triggers. */
+  triggered_by?: TriggeredBy | null;
+  trigger_id?: string | null;
+  /** The failed run this one continues from its failed step (POST …/retry). */
+  retry_of?: string | null;
+  /** The run this one starts again from scratch (POST …/rerun). */
+  rerun_of?: string | null;
 }
+
+/** A page of run history (GET /api/executions). */
+export interface ExecutionPage {
+  executions: Execution[];
+  next_cursor: string | null;
+  /** Matching runs by status, the status filter aside. */
+  counts: Record<string, number>;
+  /** Matching runs, every filter applied. */
+  total: number;
+}
+
+export interface StepError {
+  type: string | null;
+  message: string | null;
+  /** The traceback lines that belong to the user's code (python nodes). */
+  traceback?: string[] | null;
+}
+
+/** What one node (or one item of a for_each) received, returned and printed. */
+export interface StepDetail {
+  node_id: string;
+  /** The node's type in the version that ran. */
+  type: string | null;
+  status: NodeRunStatus | string;
+  input: unknown;
+  output: unknown;
+  error: StepError | null;
+  attempts: number | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  /** What the step printed or logged: a line each (or one text). */
+  logs: string[] | string | null;
+  item_index: number | null;
+  /**
+   * The input or output was cut (to the start of its JSON text and "…") or not kept: the
+   * whole value loads from …/steps/{node_id}/input or …/output.
+   */
+  truncated: boolean;
+}
+
+export type TriggeredBy = "manual" | "api" | "webhook" | "schedule";
 
 export interface BuildResponse {
   execution_id: string;
@@ -188,4 +239,66 @@ export interface ProjectStats {
   top_activities: ActivityStats[];
   executions_over_time: { bucket: string; completed: number; failed: number }[];
   duration_histogram: { le_ms: number | null; count: number }[];
+}
+
+/** A project secret as the API lists it: never its value. */
+export interface Secret {
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  project_id: string | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** The answer to creating a key: the key itself, this once. */
+export interface ApiKeyCreated extends ApiKey {
+  key: string;
+}
+
+export type TriggerType = "webhook" | "schedule";
+export type OverlapPolicy = "skip" | "buffer_one" | "allow_all";
+
+export interface Trigger {
+  id: string;
+  workflow_id: string;
+  type: TriggerType;
+  enabled: boolean;
+  created_at: string;
+  /** Webhook: the full URL to POST to. */
+  url: string | null;
+  /** Webhook: the first characters of its token. */
+  token_prefix: string | null;
+  cron: string | null;
+  interval_s: number | null;
+  timezone: string | null;
+  input: Record<string, unknown> | null;
+  overlap: OverlapPolicy | null;
+  /** Schedule: its cron or interval in words. */
+  description: string | null;
+  /** Schedule: the next fire times (ISO, in its timezone); empty when paused. */
+  next_runs: string[];
+}
+
+/** A webhook's answer on creation carries its token, this once. */
+export interface TriggerCreated extends Trigger {
+  token?: string | null;
+}
+
+export interface ScheduleSpec {
+  cron: string | null;
+  interval_s: number | null;
+  timezone: string;
+}
+
+export interface ScheduleDescription {
+  description: string;
+  next_runs: string[];
 }

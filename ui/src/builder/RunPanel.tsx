@@ -1,15 +1,16 @@
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
-import { keys } from "../api/hooks";
+import { cancelExecution, keys, terminateExecution } from "../api/hooks";
 import type { LiveState } from "../api/live";
 import type { Execution } from "../api/types";
-import { StatusBadge } from "../components/ui";
+import { StatusBadge, TriggeredByBadge } from "../components/ui";
 import { formatDate, formatDuration } from "../lib/format";
 import type { StepNode } from "../lib/graph";
 import { parseJson, prettyJson } from "../lib/json";
 import { executionTone, isTerminal, nodeTone, statusLabel } from "../lib/status";
 import { StatusDot } from "../components/ui";
+import { OriginLink, RecoveryButtons } from "./Recovery";
 
 /** Steps in the order they started; those never reached last. */
 function startedAt(iso: string | null | undefined): number {
@@ -30,6 +31,9 @@ export function RunPanel({
   loading,
   error,
   nodes,
+  inspected,
+  onInspect,
+  onOpenRun,
   onClose,
 }: {
   execution: Execution | undefined;
@@ -37,6 +41,11 @@ export function RunPanel({
   loading: boolean;
   error: Error | null;
   nodes: StepNode[];
+  /** The node whose step the inspector shows, if any. */
+  inspected: string | null;
+  onInspect: (nodeId: string) => void;
+  /** Show another run (the one a retry or re-run started). */
+  onOpenRun: (executionId: string, how?: "retry" | "rerun") => void;
   onClose: () => void;
 }) {
   if (loading) return <div className="panel-body muted">Loading the run…</div>;
@@ -73,6 +82,14 @@ export function RunPanel({
         {live === "ended" && "This run is over."}
       </p>
       <dl className="kv">
+        {e.triggered_by && (
+          <>
+            <dt>Started by</dt>
+            <dd>
+              <TriggeredByBadge by={e.triggered_by} />
+            </dd>
+          </>
+        )}
         <dt>Version</dt>
         <dd>{e.code_version ? `v${e.code_version}` : "—"}</dd>
         <dt>Started</dt>
@@ -81,7 +98,20 @@ export function RunPanel({
         <dd>{formatDuration(e.duration_ms)}</dd>
         <dt>Workflow id</dt>
         <dd className="mono small break">{e.temporal_workflow_id ?? "—"}</dd>
+        {(e.retry_of || e.rerun_of) && (
+          <>
+            <dt>Started from</dt>
+            <dd>
+              <OriginLink execution={e} />
+            </dd>
+          </>
+        )}
       </dl>
+      {isTerminal(e.status) && (
+        <div className="run-recovery" role="group" aria-label="Recover the run">
+          <RecoveryButtons execution={e} onStarted={(started, how) => onOpenRun(started.id, how)} />
+        </div>
+      )}
       {e.temporal_ui_url && (
         <a className="btn btn-small btn-block" href={e.temporal_ui_url} target="_blank" rel="noreferrer">
           Open in Temporal Web UI ↗
@@ -98,13 +128,22 @@ export function RunPanel({
       <h3>Output</h3>
       <pre className="code-block" aria-label="Run output">{isTerminal(e.status) ? prettyJson(e.output) : "(running…)"}</pre>
       <h3>Steps</h3>
+      <p className="muted small">Choose a step, here or on the canvas, to see its input, output and logs.</p>
       <ul className="node-states" aria-label="Step states">
         {[...nodes].sort((a, b) => startedAt(states[a.id]?.started_at) - startedAt(states[b.id]?.started_at)).map((n) => {
           const s = states[n.id];
           return (
             <li key={n.id}>
               <StatusDot tone={nodeTone(s?.status)} />
-              <span className="mono">{n.id}</span>
+              <button
+                type="button"
+                className="link-btn mono"
+                aria-label={`Inspect step ${n.id}`}
+                aria-pressed={inspected === n.id}
+                onClick={() => onInspect(n.id)}
+              >
+                {n.id}
+              </button>
               <span className="muted small">
                 {s && !(isTerminal(e.status) && s.status === "pending") ? statusLabel(s.status) : "not reached"}
               </span>
@@ -152,7 +191,7 @@ function RunActions({ execution, waitingSignals }: { execution: Execution; waiti
   const cancel = async () => {
     setBusy(true);
     try {
-      await api.post(`/api/executions/${execution.id}/cancel`);
+      await cancelExecution(execution.id);
       setMessage("Cancellation requested.");
     } catch (err) {
       setMessage(err instanceof Error ? err.message : String(err));
@@ -160,31 +199,66 @@ function RunActions({ execution, waitingSignals }: { execution: Execution; waiti
       setBusy(false);
     }
   };
+  const terminate = async () => {
+    if (!window.confirm("Terminate this run now? It stops at once, without the clean-up a cancel allows.")) return;
+    setBusy(true);
+    try {
+      await terminateExecution(execution.id, "terminated from the runloom UI");
+      setMessage("Termination requested.");
+      void qc.invalidateQueries({ queryKey: keys.execution(execution.id) });
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
-    <form className="fieldset" onSubmit={send} aria-label="Signal the run">
-      <h3>Signal</h3>
-      {waitingSignals.length > 0 && <p className="small">Waiting for: {waitingSignals.join(", ")}</p>}
-      <label className="field">
-        <span>Signal name</span>
-        <input value={name} onChange={(e) => setName(e.target.value)} required />
-      </label>
-      <label className="field">
-        <span>Payload (JSON, optional)</span>
-        <textarea className="mono" rows={2} value={payload} onChange={(e) => setPayload(e.target.value)} />
-      </label>
-      <div className="inline">
-        <button type="submit" className="btn btn-small btn-primary" disabled={busy || !name}>
-          Send signal
-        </button>
-        <button type="button" className="btn btn-small btn-danger" disabled={busy} onClick={() => void cancel()}>
-          Cancel run
-        </button>
+    <>
+      <div className="fieldset run-stop" role="group" aria-label="Stop the run">
+        <h3>Stop</h3>
+        <div className="inline wrap">
+          <button
+            type="button"
+            className="btn btn-small btn-danger"
+            disabled={busy}
+            onClick={() => void cancel()}
+            title="Ask the run to stop; it may clean up first"
+          >
+            Cancel run
+          </button>
+          <button
+            type="button"
+            className="btn btn-small btn-danger"
+            disabled={busy}
+            onClick={() => void terminate()}
+            title="End the run at once, without letting it clean up"
+          >
+            Terminate run
+          </button>
+        </div>
       </div>
+      <form className="fieldset" onSubmit={send} aria-label="Signal the run">
+        <h3>Signal</h3>
+        {waitingSignals.length > 0 && <p className="small">Waiting for: {waitingSignals.join(", ")}</p>}
+        <label className="field">
+          <span>Signal name</span>
+          <input value={name} onChange={(e) => setName(e.target.value)} required />
+        </label>
+        <label className="field">
+          <span>Payload (JSON, optional)</span>
+          <textarea className="mono" rows={2} value={payload} onChange={(e) => setPayload(e.target.value)} />
+        </label>
+        <div className="inline">
+          <button type="submit" className="btn btn-small btn-primary" disabled={busy || !name}>
+            Send signal
+          </button>
+        </div>
+      </form>
       {message && (
         <p className="small" role="status">
           {message}
         </p>
       )}
-    </form>
+    </>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import type { Branch, RetryPolicy, Workflow } from "../api/types";
-import type { StepData, StepEdge, StepNode } from "../lib/graph";
+import { ERROR_HANDLE, ERROR_LABEL, hasErrorHandle, isErrorEdge, type StepData, type StepEdge, type StepNode } from "../lib/graph";
 import { formatFieldValue, parseJson, parseTemplateField } from "../lib/json";
 import { NODE_TYPES, validNodeId, type FieldSpec } from "../lib/nodeTypes";
 
@@ -15,7 +15,8 @@ export interface SidePanelProps {
   onRenameNode: (id: string, newId: string) => void;
   onDeleteNode: (id: string) => void;
   onDeleteEdge: (id: string) => void;
-  onConnect: (source: string, target: string, branch: Branch | "next" | null) => void;
+  onConnect: (source: string, target: string, branch: Branch | "next" | "error" | null) => void;
+  onChangeEdgeKind: (id: string, kind: "normal" | "error") => void;
 }
 
 /** Ids of the nodes that run before `id`: what `steps.<id>` can refer to. */
@@ -39,18 +40,50 @@ export function SidePanel(props: SidePanelProps) {
   const { node, edge } = props;
   if (node) return <NodePanel key={node.id} {...props} node={node} />;
   if (edge) {
+    const source = props.nodes.find((n) => n.id === edge.source);
+    const errorCapable = source ? hasErrorHandle(source.data.kind) : false;
+    const isError = isErrorEdge(edge);
+    const otherError = props.edges.some((e) => e.id !== edge.id && e.source === edge.source && isErrorEdge(e));
     return (
-      <div className="panel-body">
+      <div className="panel-body" aria-label="Edge">
         <h2 className="panel-title">Edge</h2>
         <p>
           <span className="mono">{edge.source}</span> → <span className="mono">{edge.target}</span>
-          {edge.label ? (
+          {edge.label && !isError ? (
             <>
               {" "}
               on <strong>{String(edge.label)}</strong>
             </>
           ) : null}
         </p>
+        {(errorCapable || isError) && (
+          <div className="field">
+            <label htmlFor="edge-kind">Edge kind</label>
+            <select
+              id="edge-kind"
+              value={isError ? "error" : "normal"}
+              onChange={(e) => props.onChangeEdgeKind(edge.id, e.target.value === "error" ? "error" : "normal")}
+              aria-describedby="edge-kind-help"
+            >
+              <option value="normal">normal: when {edge.source} succeeds</option>
+              <option value="error" disabled={otherError && !isError}>
+                {ERROR_LABEL}: when {edge.source} fails after its retries
+              </option>
+            </select>
+            <span id="edge-kind-help" className="muted small">
+              {isError ? (
+                <>
+                  The run goes on along this edge instead of failing; <code>error</code> (
+                  <code>type</code>, <code>message</code>, <code>node_id</code>) holds what went wrong.
+                </>
+              ) : otherError ? (
+                <>{edge.source} already has an error edge.</>
+              ) : (
+                <>An error edge is taken when the step fails after its retries.</>
+              )}
+            </span>
+          </div>
+        )}
         <button type="button" className="btn btn-danger btn-small" onClick={() => props.onDeleteEdge(edge.id)}>
           Delete edge
         </button>
@@ -72,6 +105,7 @@ export function SidePanel(props: SidePanelProps) {
           <kbd>Ctrl</kbd>+<kbd>Z</kbd> undo, <kbd>Ctrl</kbd>+<kbd>Shift</kbd>+<kbd>Z</kbd> redo
         </li>
         <li>Condition nodes have a true and a false output</li>
+        <li>Python and HTTP steps have an “on error” output on their right side</li>
       </ul>
     </div>
   );
@@ -91,6 +125,7 @@ function NodePanel({
 }: SidePanelProps & { node: StepNode }) {
   const spec = NODE_TYPES[node.data.kind];
   const upstream = useMemo(() => upstreamOf(node.id, edges), [node.id, edges]);
+  const errorSources = edges.filter((e) => e.target === node.id && isErrorEdge(e)).map((e) => e.source);
   const setConfig = (key: string, value: unknown) => {
     const config = { ...node.data.config };
     if (value === undefined) delete config[key];
@@ -129,6 +164,14 @@ function NodePanel({
             <>no step runs before this one yet.</>
           )}{" "}
           An HTTP step’s output is <code>{"{status, headers, body}"}</code>.
+          {errorSources.length > 0 && (
+            <>
+              {" "}
+              This step is on the error path of {errorSources.map((id) => <code key={id}>{id}</code>)}:{" "}
+              <code>{"{{ error.message }}"}</code> (and <code>error.type</code>, <code>error.node_id</code>) say
+              what failed.
+            </>
+          )}
         </div>
       )}
       {spec.activity && <ActivityOptions node={node} onChangeNode={onChangeNode} />}
@@ -403,6 +446,13 @@ function ConnectForm({
   const outgoing = edges.filter((e) => e.source === node.id);
   const [target, setTarget] = useState("");
   const [branch, setBranch] = useState<string>(spec.outputs[0] ?? "next");
+  const errorCapable = hasErrorHandle(node.data.kind);
+  const hasError = outgoing.some((e) => isErrorEdge(e));
+  const outputs: { value: string; label: string; disabled?: boolean }[] = spec.outputs.map((b) => ({
+    value: b ?? "next",
+    label: b ?? "next",
+  }));
+  if (errorCapable) outputs.push({ value: ERROR_HANDLE, label: ERROR_LABEL, disabled: hasError });
   if (targets.length === 0 && outgoing.length === 0) return null;
   return (
     <fieldset className="fieldset">
@@ -426,11 +476,11 @@ function ConnectForm({
         </ul>
       )}
       <div className="inline">
-        {spec.outputs.length > 1 && (
+        {outputs.length > 1 && (
           <select aria-label="Output" value={branch} onChange={(e) => setBranch(e.target.value)}>
-            {spec.outputs.map((b) => (
-              <option key={b ?? "next"} value={b ?? "next"}>
-                {b ?? "next"}
+            {outputs.map((o) => (
+              <option key={o.value} value={o.value} disabled={o.disabled}>
+                {o.label}
               </option>
             ))}
           </select>
@@ -448,9 +498,15 @@ function ConnectForm({
           className="btn btn-small"
           disabled={!target}
           onClick={() => {
-            const b = spec.outputs.length > 1 ? (branch as Branch | "next") : null;
+            const b =
+              branch === ERROR_HANDLE
+                ? "error"
+                : spec.outputs.length > 1
+                  ? (branch as Branch | "next")
+                  : null;
             onConnect(node.id, target, b);
             setTarget("");
+            if (branch === ERROR_HANDLE) setBranch(spec.outputs[0] ?? "next");
           }}
         >
           Add edge

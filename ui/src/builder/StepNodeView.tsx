@@ -1,6 +1,6 @@
 import { memo } from "react";
 import { Handle, Position, type NodeProps } from "@xyflow/react";
-import type { StepNode } from "../lib/graph";
+import { ERROR_HANDLE, hasErrorHandle, type StepNode } from "../lib/graph";
 import { NODE_TYPES } from "../lib/nodeTypes";
 import { statusLabel } from "../lib/status";
 
@@ -38,6 +38,7 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
   if (selected) classes.push("selected");
   if (problems.length > 0) classes.push("has-problem");
   if (status) classes.push(`run-${status}`);
+  if (data.runInspected) classes.push("inspected");
   const text = summary(data);
   return (
     <div
@@ -79,6 +80,21 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
         </div>
       )}
       {spec.outputs.length === 1 && spec.outputs[0] === null && <Handle type="source" position={Position.Bottom} />}
+      {/* After the plain output, so that edges without a handle id keep attaching to that one. */}
+      {hasErrorHandle(data.kind) && (
+        <>
+          <Handle
+            type="source"
+            position={Position.Right}
+            id={ERROR_HANDLE}
+            className="handle-error"
+            title="On error: drag from here to where the run goes when this step fails"
+          />
+          <span className="handle-label handle-label-error-side" aria-hidden>
+            on error
+          </span>
+        </>
+      )}
       {spec.outputs.length > 1 &&
         spec.outputs.map((branch, i) => {
           const left = `${((i + 1) * 100) / (spec.outputs.length + 1)}%`;

@@ -22,6 +22,7 @@ export function Layout() {
           </NavLink>
           <NavLink to="/workflows/new">New workflow</NavLink>
           <NavLink to="/runs">Runs</NavLink>
+          <NavLink to="/api-keys">API keys</NavLink>
         </nav>
         <div className="sidebar-footer">
           <div className="muted small" title={user?.email}>

@@ -15,6 +15,8 @@ export interface StepData extends Record<string, unknown> {
   runStatus?: NodeRunStatus;
   runError?: string | null;
   runAttempt?: number | null;
+  /** The step inspector shows this node (display only, never saved). */
+  runInspected?: boolean;
 }
 
 export type StepNode = Node<StepData>;
@@ -27,7 +29,30 @@ export function isBranch(value: unknown): value is Branch {
 }
 
 export function edgeId(edge: GraphEdge, index: number): string {
-  return `e${index}-${edge.source}-${edge.branch ?? "next"}-${edge.target}`;
+  const handle = isErrorEdge(edge) ? ERROR_HANDLE : (edge.branch ?? "next");
+  return `e${index}-${edge.source}-${handle}-${edge.target}`;
+}
+
+/** The handle of error edges: taken when an activity node fails after its retries. */
+export const ERROR_HANDLE = "error";
+export const ERROR_LABEL = "on error";
+
+/** Node types that may have an error edge (the activities that can fail: python, http). */
+export const ERROR_EDGE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>(["python", "http_request"]);
+
+export function hasErrorHandle(kind: NodeType): boolean {
+  return ERROR_EDGE_TYPES.has(kind);
+}
+
+/** Is this an error edge (as the canvas holds it, or as a stored graph writes it)? */
+export function isErrorEdge(edge: { sourceHandle?: string | null; branch?: string | null }): boolean {
+  return edge.sourceHandle === ERROR_HANDLE || edge.branch === ERROR_HANDLE;
+}
+
+/** The display of an edge of either kind: an error edge is red, dashed and labelled. */
+export function edgeKindProps(kind: "normal" | "error"): Pick<StepEdge, "sourceHandle" | "label" | "className"> {
+  if (kind === "error") return { sourceHandle: ERROR_HANDLE, label: ERROR_LABEL, className: "edge-error" };
+  return { sourceHandle: null, label: undefined, className: undefined };
 }
 
 export function toFlowEdge(edge: GraphEdge, index: number): StepEdge {
@@ -37,7 +62,9 @@ export function toFlowEdge(edge: GraphEdge, index: number): StepEdge {
     target: edge.target,
     type: "smoothstep",
   };
-  if (edge.branch) {
+  if (isErrorEdge(edge)) {
+    Object.assign(flow, edgeKindProps("error"));
+  } else if (edge.branch) {
     flow.sourceHandle = edge.branch;
     flow.label = edge.branch;
     flow.className = `edge-${edge.branch}`;
@@ -68,7 +95,7 @@ export function graphToFlow(graph: Graph | null | undefined): { nodes: StepNode[
   const edges = g.edges.map((e, i) => {
     const flow = toFlowEdge(e, i);
     // Nodes with several outputs name their plain output "next".
-    if (!e.branch && multi.has(e.source)) flow.sourceHandle = "next";
+    if (!e.branch && !isErrorEdge(e) && multi.has(e.source)) flow.sourceHandle = "next";
     return flow;
   });
   return { nodes, edges };
@@ -93,6 +120,7 @@ export function flowToGraph(nodes: StepNode[], edges: StepEdge[]): Graph {
   const graphEdges: GraphEdge[] = edges.map((e) => {
     const out: GraphEdge = { source: e.source, target: e.target };
     if (isBranch(e.sourceHandle)) out.branch = e.sourceHandle;
+    else if (e.sourceHandle === ERROR_HANDLE) out.sourceHandle = ERROR_HANDLE;
     return out;
   });
   return { nodes: graphNodes, edges: graphEdges };
@@ -146,6 +174,12 @@ export function canConnect(
   const targetNode = nodes.find((n) => n.id === target);
   if (targetNode && !NODE_TYPES[targetNode.data.kind].hasInput) return false;
   const handle = connection.sourceHandle ?? null;
+  if (handle === ERROR_HANDLE) {
+    // One error path per node, and only from the activities that can fail.
+    const sourceNode = nodes.find((n) => n.id === source);
+    if (sourceNode && !hasErrorHandle(sourceNode.data.kind)) return false;
+    if (edges.some((e) => e.source === source && e.sourceHandle === ERROR_HANDLE)) return false;
+  }
   return !edges.some(
     (e) => e.source === source && e.target === target && (e.sourceHandle ?? null) === handle,
   );

@@ -19,13 +19,17 @@ import { useLiveExecution } from "../api/live";
 import type { Branch, NodeType, Problem, Workflow } from "../api/types";
 import { BuildDialog } from "../builder/BuildDialog";
 import { RunPanel } from "../builder/RunPanel";
+import { StepInspector } from "../builder/StepInspector";
 import { SidePanel } from "../builder/SidePanel";
+import { TriggersPanel } from "../builder/TriggersPanel";
 import { nodeTypes } from "../builder/StepNodeView";
 import { ErrorState, Loading } from "../components/ui";
 import { WorkerIndicator } from "../components/workers";
 import {
   applyProblems,
   canConnect,
+  edgeKindProps,
+  ERROR_HANDLE,
   flowToGraph,
   freeSpot,
   graphToFlow,
@@ -73,6 +77,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
   const canvasRef = useRef<HTMLDivElement>(null);
   const [params, setParams] = useSearchParams();
   const runId = params.get("run");
+  const stepId = params.get("step");
   const project = useProject(workflow.project_id, 3000);
   const siblings = useWorkflows(workflow.project_id);
   const save = useSaveWorkflow(workflow.id);
@@ -83,6 +88,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
   const [notice, setNotice] = useState<{ tone: "ok" | "error"; text: string } | null>(null);
   const [building, setBuilding] = useState(false);
   const [buildOpen, setBuildOpen] = useState(false);
+  const [triggersOpen, setTriggersOpen] = useState(false);
   const [buildError, setBuildError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
   const [tab, setTab] = useState<"node" | "run">(runId ? "run" : "node");
@@ -114,11 +120,17 @@ function Builder({ workflow }: { workflow: Workflow }) {
       const status = over && s?.status === "pending" ? undefined : s?.status;
       return {
         ...n,
-        data: { ...n.data, runStatus: status, runError: s?.error ?? null, runAttempt: s?.attempt ?? null },
+        data: {
+          ...n.data,
+          runStatus: status,
+          runError: s?.error ?? null,
+          runAttempt: s?.attempt ?? null,
+          runInspected: n.id === stepId,
+        },
       };
     });
     return { nodes, edges: withProblems.edges };
-  }, [doc, problems, run.execution, runId]);
+  }, [doc, problems, run.execution, runId, stepId]);
 
   const selectedNode = doc.nodes.find((n) => n.selected) ?? null;
   const selectedEdge = selectedNode ? null : (doc.edges.find((e) => e.selected) ?? null);
@@ -158,7 +170,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
     });
   }, []);
 
-  const connect = useCallback((source: string, target: string, handle: Branch | "next" | null) => {
+  const connect = useCallback((source: string, target: string, handle: Branch | "next" | "error" | null) => {
     setHistory((h) => {
       const conn = { source, target, sourceHandle: handle };
       if (!canConnect(h.present.edges, h.present.nodes, conn)) return h;
@@ -170,6 +182,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
         type: "smoothstep",
         ...(handle ? { sourceHandle: handle } : {}),
         ...(isBranch ? { label: handle, className: `edge-${handle}` } : {}),
+        ...(handle === ERROR_HANDLE ? edgeKindProps("error") : {}),
       };
       return push(h, { nodes: h.present.nodes, edges: [...h.present.edges, edge] });
     });
@@ -177,7 +190,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
 
   const onConnect = useCallback(
     (c: Connection) => {
-      connect(c.source, c.target, (c.sourceHandle as Branch | "next" | null) ?? null);
+      connect(c.source, c.target, (c.sourceHandle as Branch | "next" | "error" | null) ?? null);
     },
     [connect],
   );
@@ -254,6 +267,17 @@ function Builder({ workflow }: { workflow: Workflow }) {
         edges: h.present.edges.filter((e) => e.source !== id && e.target !== id),
       }),
     );
+  }, []);
+
+  const changeEdgeKind = useCallback((id: string, kind: "normal" | "error") => {
+    setHistory((h) => {
+      const edge = h.present.edges.find((e) => e.id === id);
+      if (!edge) return h;
+      const others = h.present.edges.filter((e) => e.id !== id);
+      const next = { ...edge, ...edgeKindProps(kind) };
+      if (!canConnect(others, h.present.nodes, next)) return h;
+      return push(h, { nodes: h.present.nodes, edges: h.present.edges.map((e) => (e.id === id ? next : e)) });
+    });
   }, []);
 
   const deleteEdge = useCallback((id: string) => {
@@ -357,10 +381,56 @@ function Builder({ workflow }: { workflow: Workflow }) {
     setParams((p) => {
       const next = new URLSearchParams(p);
       next.delete("run");
+      next.delete("step");
       return next;
     });
     setTab("node");
   };
+
+  // The step inspector follows the URL (`?run=…&step=<node id>`), so a reload keeps it open.
+  const inspectStep = useCallback(
+    (nodeId: string | null) => {
+      setParams((p) => {
+        const next = new URLSearchParams(p);
+        if (nodeId) next.set("step", nodeId);
+        else next.delete("step");
+        return next;
+      });
+    },
+    [setParams],
+  );
+
+  // The inspector covers the lower half of the canvas: bring the inspected node above it.
+  useEffect(() => {
+    if (!runId || !stepId) return;
+    const n = flow.getNode(stepId);
+    const rect = canvasRef.current?.getBoundingClientRect();
+    if (!n || !rect) return;
+    const top = flow.flowToScreenPosition({ x: n.position.x, y: n.position.y });
+    const height = (n.measured?.height ?? 80) * flow.getZoom();
+    const visibleBottom = rect.top + rect.height * 0.5;
+    if (top.y >= rect.top && top.y + height <= visibleBottom) return;
+    const zoom = flow.getZoom();
+    void flow.setCenter(n.position.x + NODE_WIDTH / 2, n.position.y + height / zoom / 2 + (rect.height * 0.25) / zoom, {
+      zoom,
+      duration: 250,
+    });
+  }, [runId, stepId, flow]);
+
+  const openRun = useCallback(
+    (executionId: string, how?: "retry" | "rerun") => {
+      setParams((p) => {
+        const next = new URLSearchParams(p);
+        next.set("run", executionId);
+        return next;
+      });
+      setTab("run");
+      if (how === "retry") setNotice({ tone: "ok", text: "Retrying from the failed step: this is the new run." });
+      if (how === "rerun") setNotice({ tone: "ok", text: "Re-run started: this is the new run." });
+      void qc.invalidateQueries({ queryKey: keys.project(workflow.project_id) });
+    },
+    [setParams, qc, workflow.project_id],
+  );
 
   const workflowVersion = qc.getQueryData<Workflow>(keys.workflow(workflow.id))?.version ?? workflow.version;
 
@@ -398,6 +468,9 @@ function Builder({ workflow }: { workflow: Workflow }) {
           <Link className="btn btn-small" to={`/workflows/${workflow.id}/versions`}>
             Versions
           </Link>
+          <button type="button" className="btn btn-small" onClick={() => setTriggersOpen(true)} aria-haspopup="dialog">
+            Triggers
+          </button>
           <button type="button" className="btn btn-small" onClick={() => void check()} disabled={checking}>
             {checking ? "Checking…" : "Check"}
           </button>
@@ -473,6 +546,10 @@ function Builder({ workflow }: { workflow: Workflow }) {
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
+            onNodeClick={(_event, n) => {
+              // While a run is shown, a click on a node opens what that step did.
+              if (runId && tab === "run") inspectStep(n.id);
+            }}
             isValidConnection={(c) => canConnect(doc.edges, doc.nodes, c)}
             deleteKeyCode={["Delete", "Backspace"]}
             fitView
@@ -483,6 +560,15 @@ function Builder({ workflow }: { workflow: Workflow }) {
             <Background gap={18} />
             <Controls position="bottom-right" showInteractive={false} fitViewOptions={{ padding: 0.3, maxZoom: 1 }} />
           </ReactFlow>
+          {runId && stepId && tab === "run" && run.execution && (
+            <StepInspector
+              key={`${run.execution.id}:${stepId}`}
+              execution={run.execution}
+              nodeId={stepId}
+              nodeKind={doc.nodes.find((n) => n.id === stepId)?.data.kind ?? null}
+              onClose={() => inspectStep(null)}
+            />
+          )}
           {doc.nodes.length === 0 && (
             <div className="canvas-empty">
               <p>The canvas is empty. Add a <strong>Start</strong> node from the palette to begin.</p>
@@ -544,6 +630,9 @@ function Builder({ workflow }: { workflow: Workflow }) {
               loading={run.isLoading}
               error={run.error}
               nodes={doc.nodes}
+              inspected={stepId}
+              onInspect={inspectStep}
+              onOpenRun={openRun}
               onClose={closeRun}
             />
           ) : (
@@ -559,10 +648,14 @@ function Builder({ workflow }: { workflow: Workflow }) {
               onDeleteNode={deleteNode}
               onDeleteEdge={deleteEdge}
               onConnect={connect}
+              onChangeEdgeKind={changeEdgeKind}
             />
           )}
         </aside>
       </div>
+      {triggersOpen && (
+        <TriggersPanel workflowId={workflow.id} version={workflowVersion ?? null} onClose={() => setTriggersOpen(false)} />
+      )}
       {buildOpen && (
         <BuildDialog
           workflowId={workflow.id}

@@ -1,16 +1,20 @@
-import { Link, useParams } from "react-router-dom";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useProject, useUpdateProject, useWorkflows } from "../api/hooks";
 import type { Project } from "../api/types";
-import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
+import { Empty, ErrorState, Loading, PageHeader, StatusDot, TabPanel, Tabs } from "../components/ui";
+import { SecretsTab } from "../components/secrets";
 import { WorkerControls, WorkerIndicator } from "../components/workers";
 import { formatDate, formatNumber, formatRelative } from "../lib/format";
 import { workerTone } from "../lib/status";
 import { ProjectFigures, WorkflowTable } from "../components/projects";
 
+type ProjectTab = "overview" | "secrets";
+
 export function ProjectPage() {
   const { projectId } = useParams();
+  const [params, setParams] = useSearchParams();
+  const tab: ProjectTab = params.get("tab") === "secrets" ? "secrets" : "overview";
   const project = useProject(projectId, 3000);
-  const workflows = useWorkflows(projectId);
   if (project.isLoading) return <Loading what="project" />;
   if (project.isError) return <ErrorState error={project.error} retry={() => void project.refetch()} />;
   const p = project.data;
@@ -35,6 +39,33 @@ export function ProjectPage() {
           </>
         }
       />
+      <Tabs<ProjectTab>
+        label="Project"
+        idPrefix="project"
+        className="tabs-page"
+        tabs={[
+          { value: "overview", label: "Overview" },
+          { value: "secrets", label: "Secrets" },
+        ]}
+        value={tab}
+        onChange={(t) => {
+          const next = new URLSearchParams(params);
+          if (t === "overview") next.delete("tab");
+          else next.set("tab", t);
+          setParams(next, { replace: true });
+        }}
+      />
+      <TabPanel idPrefix="project" value={tab}>
+        {tab === "secrets" ? <SecretsTab projectId={p.id} /> : <Overview project={p} />}
+      </TabPanel>
+    </div>
+  );
+}
+
+function Overview({ project: p }: { project: Project }) {
+  const workflows = useWorkflows(p.id);
+  return (
+    <>
       <section className="card">
         <ProjectFigures
           project={p}
@@ -111,7 +142,7 @@ export function ProjectPage() {
           </table>
         )}
       </section>
-    </div>
+    </>
   );
 }
 

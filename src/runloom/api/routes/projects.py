@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from runloom.api.deps import CurrentUser, PoolDep, SettingsDep, UnscopedUser
+from runloom.api.deps import CurrentUser, PoolDep, SchedulerDep, SettingsDep, UnscopedUser
 from runloom.api.schemas import ProjectCreate, ProjectEnvelope, ProjectList, ProjectUpdate
 from runloom.db.session import user_session
-from runloom.services import quotas, worker_requests
+from runloom.services import quotas, triggers, worker_requests
 from runloom.store import projects, stats
+from runloom.store import triggers as trigger_store
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -62,6 +63,8 @@ async def update_project(
             description=body.description,
             set_description="description" in body.model_fields_set,
             python_network=body.python_network,
+            failure_webhook_url=body.failure_webhook_url,
+            set_failure_webhook_url="failure_webhook_url" in body.model_fields_set,
         )
     if project.python_network != before.python_network and before.workers:
         # Runners get their network when they start: the worker starts over.
@@ -70,13 +73,17 @@ async def update_project(
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_project(project_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> Response:
+async def delete_project(
+    project_id: uuid.UUID, user: CurrentUser, pool: PoolDep, scheduler: SchedulerDep
+) -> Response:
     async with user_session(pool, user.claims) as conn:
         await projects.get_project(conn, project_id)
     # Its worker goes first, so nothing polls a task queue whose project is gone.
     await worker_requests.request_stop(pool, project_id=project_id)
     async with user_session(pool, user.claims) as conn:
+        schedule_ids = await trigger_store.schedule_ids(conn, project_id=project_id)
         await projects.delete_project(conn, project_id)
+    await triggers.delete_schedules(scheduler, schedule_ids)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

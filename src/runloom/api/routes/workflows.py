@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
 from runloom import naming
 from runloom.api.deps import (
+    START_LIMITS,
     CurrentUser,
     PoolDep,
+    SchedulerDep,
     SettingsDep,
     StartRateLimit,
     TemporalClientDep,
+    origin_of,
 )
 from runloom.api.schemas import (
     BuildResult,
@@ -31,23 +34,11 @@ from runloom.api.schemas import (
     WorkflowUpdate,
 )
 from runloom.db.session import user_session
-from runloom.services import deploy, quotas, runs
+from runloom.services import deploy, quotas, runs, triggers
 from runloom.store import code, workflows
+from runloom.store import triggers as trigger_store
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
-
-# What a start may answer besides success (the limits are documented in README.md).
-_START_LIMITS: dict[int | str, dict[str, Any]] = {
-    403: {
-        "description": "A quota is full: open runs (RUNLOOM_QUOTA_OPEN_RUNS) or, when the "
-        "project needs a worker, running workers (RUNLOOM_QUOTA_WORKERS); the body names "
-        "`quota`, `setting` and `limit`"
-    },
-    429: {
-        "description": "Too many starts by this user (RUNLOOM_RATE_STARTS_PER_MINUTE, "
-        "RUNLOOM_RATE_STARTS_BURST); see Retry-After"
-    },
-}
 
 
 @router.get("")
@@ -99,9 +90,14 @@ async def update_workflow(
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_workflow(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> Response:
+async def delete_workflow(
+    workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep, scheduler: SchedulerDep
+) -> Response:
+    """The workflow, its versions, runs and triggers (their Temporal schedules too)."""
     async with user_session(pool, user.claims) as conn:
+        schedule_ids = await trigger_store.schedule_ids(conn, workflow_id=workflow_id)
         await workflows.delete_workflow(conn, workflow_id)
+    await triggers.delete_schedules(scheduler, schedule_ids)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -149,7 +145,7 @@ async def deploy_version(
     )
 
 
-@router.post("/{workflow_id}/build", status_code=status.HTTP_201_CREATED, responses=_START_LIMITS)
+@router.post("/{workflow_id}/build", status_code=status.HTTP_201_CREATED, responses=START_LIMITS)
 async def build(
     workflow_id: uuid.UUID,
     body: StartExecution,
@@ -178,6 +174,7 @@ async def build(
         version=stored.version,
         input=body.input,
         settings=settings,
+        origin=origin_of(user),
     )
     execution = runs.with_ui_link(execution, settings=settings)
     return BuildResult(
@@ -192,7 +189,7 @@ async def build(
 
 
 @router.post(
-    "/{workflow_id}/executions", status_code=status.HTTP_201_CREATED, responses=_START_LIMITS
+    "/{workflow_id}/executions", status_code=status.HTTP_201_CREATED, responses=START_LIMITS
 )
 async def start_execution(
     workflow_id: uuid.UUID,
@@ -214,6 +211,7 @@ async def start_execution(
         version=body.version,
         input=body.input,
         settings=settings,
+        origin=origin_of(user),
     )
     return ExecutionEnvelope(execution=runs.with_ui_link(execution, settings=settings))
 

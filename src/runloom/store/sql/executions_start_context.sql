@@ -1,10 +1,13 @@
 -- Everything a start needs, in one round trip: the workflow, its project's queue, the code
 -- version to run (the one asked for, else the active one), and whether a running worker
 -- already serves that version (then no manager needs to be asked), and how many runs the
--- user has open (for the quota, counted no further than %(open_up_to)s).
+-- user has open (for the quota, counted no further than %(open_up_to)s), and the
+-- execution timeout the version was compiled with (its graph's settings).
 SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name,
        public.open_run_count(%(open_up_to)s) AS open_runs,
        c.id AS code_id, c.version,
+       (c.compiler_options_json::jsonb #>> '{settings,execution_timeout_s}')::float8
+         AS execution_timeout_s,
        EXISTS (
          SELECT 1 FROM public.workflow_workers AS r
          WHERE r.project_id = w.project_id AND r.status = 'running'

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio import exceptions as temporal_errors
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionDescription, WorkflowFailureError
 
@@ -19,6 +19,7 @@ __all__ = [
     "Outcome",
     "describe_failure",
     "last_failure_message",
+    "last_reset_event_id",
     "memo_execution_id",
     "memo_node_states",
     "outcome_of_failure",
@@ -83,3 +84,17 @@ def last_failure_message(events: Sequence[HistoryEvent]) -> str | None:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
             return str(event.workflow_execution_failed_event_attributes.failure.message)
     return None
+
+
+def last_reset_event_id(events: Sequence[HistoryEvent]) -> int:
+    """Where the run's own history begins, if it is a reset run (a retry): the id of the
+    last workflow task failed by a reset; 0 for a run that was never reset. Events before
+    it were copied from the run it was reset from, which counted them already."""
+    for event in reversed(events):
+        if (
+            event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            and event.workflow_task_failed_event_attributes.cause
+            == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
+        ):
+            return int(event.event_id)
+    return 0

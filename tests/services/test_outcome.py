@@ -9,7 +9,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionFailedEventAttributes
 from temporalio.client import WorkflowFailureError
 
-from runloom.manager.outcome import Outcome, last_failure_message, outcome_of_failure
+from runloom.services.outcome import Outcome, last_failure_message, outcome_of_failure
 
 
 def _activity_error(cause: BaseException) -> temporal_errors.ActivityError:

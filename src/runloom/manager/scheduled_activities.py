@@ -1,0 +1,184 @@
+"""The manager's side of schedule triggers: the activities of the scheduled-run workflow
+(runloom.manager.scheduled_run) and the Temporal worker that serves them and it on the
+platform's task queue. Every manager serves it, so any one of them may fire a schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from runloom import naming
+from runloom.auth import key_claims
+from runloom.db.pool import Pool
+from runloom.db.session import service_session, user_session
+from runloom.errors import NotFoundError, QuotaExceededError
+from runloom.manager.scheduled_run import Plan, PlannedRun, RecordRun, ScheduledRun
+from runloom.services import runs
+from runloom.settings import Settings
+from runloom.store import executions, triggers
+from runloom.store.executions import Origin, StartContext
+from runloom.store.installation import PlatformQueue
+from runloom.store.triggers import TriggerPrincipal
+
+__all__ = ["ScheduledRunActivities", "serve_schedules"]
+
+log = logging.getLogger(__name__)
+
+# A schedule whose trigger is gone is removed by its next action, unless it is this young:
+# its trigger's row may not be committed yet.
+_ORPHAN_AFTER = timedelta(minutes=1)
+
+
+def _claims(principal: TriggerPrincipal) -> dict[str, Any]:
+    """A trigger acts as its owner, within its project, as a project-scoped key does."""
+    return key_claims(
+        user_id=principal.user_id, email=principal.email, project_id=principal.project_id
+    )
+
+
+def _run_input(configured: Any, *, trigger_id: uuid.UUID, fired_at: str) -> Any:
+    if isinstance(configured, dict):
+        return {**configured, "_schedule": {"trigger_id": str(trigger_id), "fired_at": fired_at}}
+    return configured
+
+
+class ScheduledRunActivities:
+    def __init__(self, *, pool: Pool, client: Client, settings: Settings) -> None:
+        self.pool = pool
+        self.client = client
+        self.settings = settings
+
+    @activity.defn(name="runloom.plan_scheduled_run")
+    async def plan(self, trigger_id: str, fired_at: str) -> Plan:
+        """The run this fire starts, of the version active now, with a worker serving it."""
+        tid = uuid.UUID(trigger_id)
+        async with service_session(self.pool) as conn:
+            principal = await triggers.trigger_principal(conn, tid)
+        if principal is None or principal.type != "schedule":
+            await self._remove_orphan(tid)
+            return Plan(skip="the trigger no longer exists")
+        if not principal.enabled:
+            return Plan(skip="the schedule is paused")
+        try:
+            context = await runs.prepare_start(
+                self.pool,
+                claims=_claims(principal),
+                workflow_id=principal.workflow_id,
+                settings=self.settings,
+            )
+        except (NotFoundError, QuotaExceededError) as exc:
+            return Plan(skip=str(exc))
+        execution_id = uuid.uuid4()
+        return Plan(
+            run=PlannedRun(
+                execution_id=str(execution_id),
+                workflow_id=str(context.workflow_id),
+                project_id=str(context.project_id),
+                key=context.key,
+                version=context.version,
+                code_id=str(context.code_id),
+                workflow_type=context.workflow_type,
+                temporal_workflow_id=naming.temporal_workflow_id(
+                    key=context.key, execution_id=execution_id
+                ),
+                task_queue=context.task_queue_name,
+                input=_run_input(principal.input, trigger_id=tid, fired_at=fired_at),
+                memo=runs.run_memo(context, execution_id=execution_id),
+                execution_timeout_s=context.execution_timeout_s,
+            )
+        )
+
+    @activity.defn(name="runloom.record_scheduled_run")
+    async def record(self, request: RecordRun) -> None:
+        """Record the started run as its owner; a refusal that retrying cannot fix (the
+        workflow was deleted meanwhile) terminates the run, so none goes unrecorded."""
+        run = request.run
+        tid = uuid.UUID(request.trigger_id)
+        async with service_session(self.pool) as conn:
+            principal = await triggers.trigger_principal(conn, tid)
+        try:
+            if principal is None:
+                raise NotFoundError(f"trigger {tid} was deleted before its run was recorded")
+            async with user_session(self.pool, _claims(principal)) as conn:
+                if await _already_recorded(conn, uuid.UUID(run.execution_id)):
+                    return  # a retry after a commit whose answer was lost
+                await executions.insert_execution(
+                    conn,
+                    execution_id=uuid.UUID(run.execution_id),
+                    context=_context(run),
+                    input=run.input,
+                    temporal_workflow_id=run.temporal_workflow_id,
+                    temporal_run_id=request.temporal_run_id or None,
+                    origin=Origin(triggered_by="schedule", trigger_id=tid),
+                )
+        except (
+            NotFoundError,
+            psycopg.errors.InsufficientPrivilege,
+            psycopg.errors.InvalidParameterValue,
+        ) as exc:
+            await self._terminate(run, reason=str(exc))
+            raise ApplicationError(str(exc), non_retryable=True) from exc
+
+    async def _terminate(self, run: PlannedRun, *, reason: str) -> None:
+        try:
+            await self.client.get_workflow_handle(run.temporal_workflow_id).terminate(
+                reason=f"runloom could not record this scheduled run: {reason}"
+            )
+        except RPCError:
+            log.warning("could not terminate unrecorded run %s", run.temporal_workflow_id)
+
+    async def _remove_orphan(self, trigger_id: uuid.UUID) -> None:
+        handle = self.client.get_schedule_handle(naming.schedule_id(trigger_id))
+        try:
+            described = await handle.describe()
+            if datetime.now(UTC) - described.info.created_at > _ORPHAN_AFTER:
+                await handle.delete()
+        except RPCError:
+            log.info("schedule of trigger %s is already gone", trigger_id)
+
+
+def _context(run: PlannedRun) -> StartContext:
+    return StartContext(
+        workflow_id=uuid.UUID(run.workflow_id),
+        key=run.key,
+        project_id=uuid.UUID(run.project_id),
+        task_queue_name=run.task_queue,
+        code_id=uuid.UUID(run.code_id),
+        version=run.version,
+        worker_ready=True,
+        open_runs=0,
+    )
+
+
+async def _already_recorded(conn: executions.Conn, execution_id: uuid.UUID) -> bool:
+    try:
+        await executions.get_execution(conn, execution_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+async def serve_schedules(
+    *, client: Client, pool: Pool, settings: Settings, stop: asyncio.Event
+) -> None:
+    """Serve this installation's platform queue until ``stop`` is set."""
+    queue = await PlatformQueue(pool).name()
+    activities = ScheduledRunActivities(pool=pool, client=client, settings=settings)
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[ScheduledRun],
+        activities=[activities.plan, activities.record],
+    ):
+        await stop.wait()

@@ -1,0 +1,1 @@
+SELECT id FROM public.runloom_installation

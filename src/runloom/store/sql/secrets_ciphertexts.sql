@@ -1,0 +1,4 @@
+SELECT name, ciphertext
+FROM public.project_secrets
+WHERE project_id = %(project_id)s
+ORDER BY name

@@ -1,0 +1,4 @@
+SELECT id, project_id, name, ciphertext
+FROM public.project_secrets
+ORDER BY id
+FOR UPDATE

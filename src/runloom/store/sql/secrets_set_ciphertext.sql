@@ -1,0 +1,3 @@
+UPDATE public.project_secrets
+SET ciphertext = %(ciphertext)s
+WHERE id = %(id)s

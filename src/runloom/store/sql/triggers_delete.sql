@@ -1,0 +1,1 @@
+DELETE FROM public.workflow_triggers WHERE id = %(id)s RETURNING id

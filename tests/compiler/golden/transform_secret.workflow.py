@@ -1,0 +1,76 @@
+"""Workflow 'orders' version 3, compiled by runloom.
+
+Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
+that waits for its predecessors (see runloom_runtime.graph for the branch and join
+rules); activities are called by type name, so this module never imports them.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+# The runtime is deterministic and stateless per run; passing it through avoids
+# re-importing Jinja2 in the sandbox for every run.
+with workflow.unsafe.imports_passed_through():
+    from runloom_runtime import graph, templates
+
+WORKFLOW_TYPE = 'orders@v3'
+NODE_IDS = ['start', 'sign', 'end']
+
+
+@workflow.defn(name='orders@v3')
+class OrdersV3Workflow:
+    """Graph 'orders' v3: 3 nodes."""
+
+    def __init__(self) -> None:
+        self._graph = graph.GraphRun(NODE_IDS, now=workflow.now)
+
+    @workflow.run
+    async def run(self, input: dict[str, Any]) -> Any:
+        self._graph.input = input
+        self._graph.spawn('start', self._node_start)
+        self._graph.spawn('sign', self._node_sign, after=[('start', None)])
+        self._graph.spawn('end', self._node_end, after=[('sign', None)])
+        await self._graph.wait()
+        # A skipped end node (every path to it was not taken) yields None.
+        return self._graph.output('end')
+
+    @workflow.query(name="node_states")
+    def node_states(self) -> dict[str, dict[str, Any]]:
+        """Status, timing, attempt and error of every node, for the live canvas."""
+        return self._graph.node_states()
+
+    @workflow.query(name="steps")
+    def steps(self) -> dict[str, Any]:
+        """Outputs of the nodes that have completed so far."""
+        return dict(self._graph.steps)
+
+    async def _node_start(self) -> Any:
+        """Node 'start': start."""
+        return self._graph.input
+
+    async def _node_sign(self) -> Any:
+        """Node 'sign': transform."""
+        # Its templates read secrets, so the activity renders them: it gets the part of
+        # the run they read and fetches the secrets itself; no value passes through here.
+        scope = self._graph.narrow_scope(['input'])
+        result = await workflow.execute_activity(
+            'orders@v3.sign',
+            scope,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=1),
+                backoff_coefficient=2,
+                maximum_attempts=3,
+            ),
+        )
+        return self._graph.record_attempt('sign', result)
+
+    async def _node_end(self) -> Any:
+        """Node 'end': end."""
+        return templates.render('{{ steps.sign }}', self._graph.scope())
+
+
+WORKFLOWS = [OrdersV3Workflow]
