@@ -23,6 +23,14 @@ def send(message: protocol.WorkerMessage) -> None:
     sys.stdout.buffer.flush()
 
 
+def _stopped_on_sigterm(*_: object) -> None:
+    # The signal may land while the main code is inside a write to sys.stdout: writing
+    # there again would be a reentrant call (RuntimeError). One short os.write to the pipe
+    # is atomic, and _exit leaves the interrupted buffer unflushed.
+    os.write(sys.stdout.fileno(), protocol.encode(protocol.Stopped(4, 1)))
+    os._exit(0)
+
+
 def main() -> int:
     start = protocol.decode(sys.stdin.buffer.readline())
     assert isinstance(start, protocol.Start)
@@ -30,7 +38,7 @@ def main() -> int:
     if mode == "hang":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
-        signal.signal(signal.SIGTERM, lambda *_: (send(protocol.Stopped(4, 1)), sys.exit(0)))
+        signal.signal(signal.SIGTERM, _stopped_on_sigterm)
     if mode == "child":
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     print("a line on stderr", file=sys.stderr, flush=True)
