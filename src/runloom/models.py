@@ -63,6 +63,8 @@ class Project(Model):
     avg_execution_duration_ms: int | None
     last_execution_at: datetime | None
     workflow_count: int = 0
+    # Workflows with an active version; with none, the project has no worker to start.
+    deployed_workflow_count: int = 0
     workers: list[Worker] = []
 
 

@@ -57,3 +57,24 @@ async def test_a_stream_that_falls_behind_is_told_to_read_again() -> None:
     queued = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
     assert None in queued
     assert len(queued) <= sub.queue.maxsize
+
+
+async def test_a_retry_follows_the_events_under_its_shared_workflow_id() -> None:
+    live = hub()
+    user = uuid.uuid4()
+    original, retry = uuid.uuid4(), uuid.uuid4()
+    sub = live.subscribe(retry, user_id=user)
+    live.alias(sub, original)
+    live.alias(sub, retry)  # its own id is no alias
+    live.dispatch(LiveEvent(original, {"call": {"status": "running"}}))  # what workers report
+    live.dispatch(LiveEvent(retry, {}, finished=True))  # what the tracker reports
+    assert [e.execution_id for e in (sub.queue.get_nowait(), sub.queue.get_nowait())] == [
+        original,
+        retry,
+    ]
+    live.dispatch(None)  # a resync reaches it once, not once per id it follows
+    assert sub.queue.get_nowait() is None and sub.queue.empty()
+    live.unsubscribe(sub)
+    assert live.open_streams == 0
+    live.dispatch(LiveEvent(original, {}))
+    assert sub.queue.empty()

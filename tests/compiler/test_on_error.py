@@ -177,7 +177,7 @@ def test_secret_templates_on_an_error_path_are_sent_the_error() -> None:
     doc["nodes"][2]["config"]["output"] = {"key": "{{ secrets.K }}", "why": "{{ error.message }}"}
     options = CompileOptions(secret_names=frozenset({"K"}))
     code = compile_workflow(doc, workflow_key="wf", version=1, options=options).workflow_code
-    assert "self._graph.narrow_scope(['error'])" in code
+    assert 'self._graph.narrow_scope(["error"])' in code
 
 
 # --- settings --------------------------------------------------------------------------

@@ -203,11 +203,11 @@ def test_an_http_node_with_a_secret_is_rendered_in_its_activity() -> None:
     )
     compiled = _compile(doc, secret_names=frozenset({"API_TOKEN"}))
     # The workflow sends only what the templates read: `steps.first`, not `input`.
-    assert "self._graph.narrow_scope(['steps'], steps=['first'])" in compiled.workflow_code
+    assert 'self._graph.narrow_scope(["steps"], steps=["first"])' in compiled.workflow_code
     assert "templates.render({'method'" not in compiled.workflow_code
     assert "secrets.API_TOKEN" not in compiled.workflow_code
     assert "CALL_TEMPLATE = " in compiled.activities_code
-    assert "secret_steps.http_request(CALL_TEMPLATE, scope, secrets=['API_TOKEN'])" in (
+    assert 'secret_steps.http_request(CALL_TEMPLATE, scope, secrets=["API_TOKEN"])' in (
         compiled.activities_code
     )
     assert "RUNLOOM_SECRET_<NAME>" in compiled.worker_code
@@ -242,7 +242,7 @@ def test_for_each_steps_with_secrets_send_item_and_index_only_when_read() -> Non
     compiled = _compile(doc, secret_names=frozenset({"K"}))
     assert "scope = self._graph.narrow_scope(item=item)" in compiled.workflow_code
     assert "scope = self._graph.narrow_scope(index=index)" in compiled.workflow_code
-    assert "secret_steps.transform(SIGN_TEMPLATE, scope, secrets=['K'])" in (
+    assert 'secret_steps.transform(SIGN_TEMPLATE, scope, secrets=["K"])' in (
         compiled.activities_code
     )
     assert compiled.activity_types == ("wf@v1.each", "wf@v1.sign")
@@ -251,6 +251,6 @@ def test_for_each_steps_with_secrets_send_item_and_index_only_when_read() -> Non
 def test_a_python_node_with_secrets_fetches_them_in_its_activity() -> None:
     compiled = _compile(chain(python("return secrets['K'][:2]")), secret_names=frozenset({"K"}))
     assert "secrets = await project_secrets.current()" in compiled.activities_code
-    assert "node_id='code', secrets=secrets" in compiled.activities_code
+    assert 'node_id="code", secrets=secrets' in compiled.activities_code
     plain = _compile(chain(python("return 1")))
     assert "project_secrets" not in plain.activities_code

@@ -277,7 +277,7 @@ def test_unknown_child_workflow() -> None:
     compiled = compile_workflow(
         doc, workflow_key="wf", version=1, options=CompileOptions(strict_mode=False)
     )
-    assert "'nope'" in compiled.workflow_code
+    assert '"nope"' in compiled.workflow_code
 
 
 def test_timeout_branch_without_timeout() -> None:

@@ -79,7 +79,7 @@ async def test_store_get_list_activate(pool: Pool) -> None:
         row = await cur.fetchone()
     assert second.created and second.version == 2
     assert (active.version, active.is_active, active.workflow_type) == (2, True, "orders@v2")
-    assert "'two " in active.files.workflow_code and "'one " in old.files.workflow_code
+    assert '"two ' in active.files.workflow_code and '"one ' in old.files.workflow_code
     assert not old.is_active
     assert [(v.version, v.is_active) for v in versions] == [(2, True), (1, False)]
     assert row is not None and row["version"] == "2"
@@ -141,7 +141,7 @@ async def test_deploy_numbers_versions_and_reuses_unchanged_code(pool: Pool) -> 
     async with service_session(pool) as conn:
         v3 = await deploy.deploy_workflow(conn, workflow_id=workflow_id, compiled_by=None)
         active = await code.get_compiled_code(conn, workflow_id=workflow_id)
-    assert v3.version == 3 and active.version == 3 and "'c " in active.files.workflow_code
+    assert v3.version == 3 and active.version == 3 and '"c ' in active.files.workflow_code
 
     # An invalid graph stores nothing and keeps the active version.
     await set_graph(pool, workflow_id, {"nodes": [{"id": "start", "type": "start"}], "edges": []})

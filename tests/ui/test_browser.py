@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.ui.helpers import (
     PASSWORD,
@@ -92,6 +92,7 @@ async def test_seed_manual_testing_plan(page: Page) -> None:
 
     # 2. Create a workflow in that project: the project and its task queue are preselected.
     await page.get_by_role("main").get_by_role("link", name="New workflow").click()
+    await expect(page).to_have_url(re.compile(r"/workflows/new"))
     await expect(page.get_by_label("Project")).to_have_value(project_id)
     queue = page.get_by_label("Task queue")
     await expect(queue).to_have_value(re.compile(rf"-{project_id}$"))
@@ -134,7 +135,9 @@ async def test_seed_manual_testing_plan(page: Page) -> None:
     await page.get_by_role("main").get_by_role("link", name="Versions", exact=True).click()
     versions = page.get_by_role("table", name="Versions")
     await expect(versions.get_by_text("active")).to_be_visible()
-    await expect(page.get_by_role("region", name="Code of v1")).to_contain_text("workflow")
+    shown = page.get_by_role("region", name="v1", exact=True)
+    await shown.get_by_role("tab", name="workflow.py").click()  # the graph comes first
+    await expect(shown).to_contain_text("@workflow.defn")
     await screenshot(page, "06-versions")
 
     # 6. Statistics are recorded.
@@ -191,7 +194,9 @@ async def test_compile_problem_shows_on_its_node(page: Page) -> None:
     await add_from_palette(page, "HTTP request")
     await expect(node(page, "http_request_1")).to_be_visible()
     panel = page.get_by_role("complementary", name="Side panel")
-    await expect(panel.get_by_label("URL")).to_have_value("")
+    # The URL is a one-line template editor (CodeMirror): empty, it shows its placeholder.
+    await expect(panel.get_by_label("URL")).to_have_attribute("data-editor", "template")
+    await expect(panel.get_by_label("URL").locator(".cm-placeholder")).to_be_visible()
     await node(page, "start").click()
     await panel.get_by_role("button", name="Remove edge start → end").click()
     await panel.get_by_label("Connect to").select_option("http_request_1")
@@ -394,17 +399,16 @@ async def test_versions_diff_and_rollback(page: Page) -> None:
     versions = page.get_by_role("table", name="Versions")
     await expect(versions.get_by_role("row")).to_have_count(3)  # header + v2 + v1
     await page.get_by_label("Compare with version").select_option("1")
+    await page.get_by_role("tab", name="workflow.py").click()  # the graph diff comes first
     diff = page.get_by_label("Difference between v1 and v2")
     await expect(diff).to_contain_text("v1 → v2")
     await expect(diff.locator(".diff-add").first).to_be_visible()
     await expect(diff.locator(".diff-del").first).to_be_visible()
     await screenshot(page, "12-versions-diff")
 
-    async def confirm(dialog: Dialog) -> None:
-        await dialog.accept()
-
-    page.on("dialog", confirm)
     await versions.get_by_role("button", name="Roll back to v1").click()
+    confirm = page.get_by_role("dialog", name="Roll back to v1?")  # in the page, not confirm()
+    await confirm.get_by_role("button", name="Roll back to v1").click()
     v1_row = versions.get_by_role("row").filter(has=page.get_by_role("button", name="v1"))
     await expect(v1_row.get_by_text("active")).to_be_visible()
     await expect(versions.get_by_role("button", name="Roll back to v2")).to_be_visible()

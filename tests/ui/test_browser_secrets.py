@@ -42,7 +42,7 @@ async def test_set_replace_and_delete_a_secret(page: Page, live_server: str) -> 
     token = await session_token(page)
 
     # The project page has tabs; its overview stays the first one.
-    tabs = page.get_by_role("tablist", name="Project")
+    tabs = page.get_by_role("tablist", name="Project sections")
     await expect(tabs.get_by_role("tab").first).to_have_text("Overview")
     await expect(tabs.get_by_role("tab", name="Overview")).to_have_attribute(
         "aria-selected", "true"

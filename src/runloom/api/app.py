@@ -15,6 +15,7 @@ from runloom.api.ratelimit import RateLimits
 from runloom.api.routes import (
     api_keys,
     auth,
+    editors,
     executions,
     health,
     hooks,
@@ -29,10 +30,26 @@ from runloom.api.state import AppState
 from runloom.api.static import mount_ui
 from runloom.db.pool import create_pool
 from runloom.services import compile_pool
+from runloom.services.egress_policy import platform_egress
+from runloom.services.step_test import StepSandbox
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
 from runloom.store.installation import PlatformQueue
 from runloom.vault import Vault
+
+_ROUTERS = (
+    health,
+    auth,
+    api_keys,
+    projects,
+    secrets,
+    workers,
+    workflows,
+    executions,
+    steps,
+    triggers,
+    editors,
+)
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
@@ -58,11 +75,15 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             live=live,
             vault=vault,
             platform_queue=PlatformQueue(pool),
+            step_sandbox=StepSandbox(
+                settings, egress=platform_egress(settings, database_url=database_url)
+            ),
         )
         try:
             yield
         finally:
             await live.close()
+            await app.state.runloom.step_sandbox.close()
             compile_pool.install(None)
             await compiler.close()
             await temporal.close()
@@ -77,19 +98,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
-    routers = (
-        health,
-        auth,
-        api_keys,
-        projects,
-        secrets,
-        workers,
-        workflows,
-        executions,
-        steps,
-        triggers,
-    )
-    for module in routers:
+    for module in _ROUTERS:
         app.include_router(module.router, prefix="/api")
     app.include_router(hooks.router)
     mount_ui(app)

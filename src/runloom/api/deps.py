@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
+from runloom.api import stream_tickets
 from runloom.api.live import LiveHub
 from runloom.api.ratelimit import RateLimits, client_ip, get_rate_limits
 from runloom.api.schemas import Credentials
@@ -121,14 +123,24 @@ async def get_current_user(
 
 
 async def get_stream_user(
+    request: Request,
+    execution_id: uuid.UUID,
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    access_token: Annotated[
-        str | None, Query(description="For EventSource, which cannot send headers")
+    ticket: Annotated[
+        str | None,
+        Query(description="From POST /api/executions/{id}/stream-ticket, for EventSource"),
     ] = None,
 ) -> Principal:
-    token = credentials.credentials if credentials else access_token
-    return await _principal(state, token)
+    """The Authorization header, or a stream ticket; never the login token in the URL."""
+    if "access_token" in request.query_params:
+        raise AuthError(
+            "the login token is not accepted in a URL; open the stream with a ticket from "
+            f"POST /api/executions/{execution_id}/stream-ticket, or send an Authorization header"
+        )
+    if credentials is None and ticket is not None:
+        return await stream_tickets.redeem(state.pool, ticket, execution_id)
+    return await _principal(state, credentials.credentials if credentials else None)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

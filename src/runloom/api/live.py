@@ -13,7 +13,7 @@ import collections
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -38,6 +38,9 @@ class Subscription:
     execution_id: uuid.UUID
     user_id: uuid.UUID
     queue: asyncio.Queue[LiveEvent | None]  # None: read the run again (events were missed)
+    # Other ids the run's events come under: a retry's workers report node states under
+    # the Temporal workflow id it shares with the run it was reset from.
+    aliases: set[uuid.UUID] = field(default_factory=set)
 
 
 class LiveHub:
@@ -79,13 +82,22 @@ class LiveHub:
         self._count += 1
         return sub
 
+    def alias(self, sub: Subscription, execution_id: uuid.UUID) -> None:
+        """Also hand ``sub`` the events that come under ``execution_id``."""
+        if execution_id != sub.execution_id and execution_id not in sub.aliases:
+            sub.aliases.add(execution_id)
+            self._by_execution[execution_id].add(sub)
+
     def unsubscribe(self, sub: Subscription) -> None:
         subs = self._by_execution.get(sub.execution_id)
         if subs is None or sub not in subs:
             return
-        subs.discard(sub)
-        if not subs:
-            del self._by_execution[sub.execution_id]
+        for key in (sub.execution_id, *sub.aliases):
+            keyed = self._by_execution.get(key)
+            if keyed is not None:
+                keyed.discard(sub)
+                if not keyed:
+                    del self._by_execution[key]
         self._count -= 1
         self._per_user_count[sub.user_id] -= 1
         if not self._per_user_count[sub.user_id]:
@@ -98,9 +110,9 @@ class LiveHub:
     def dispatch(self, event: LiveEvent | None) -> None:
         """Hand an event to the streams of its run (None: to every stream)."""
         targets = (
-            [s for subs in self._by_execution.values() for s in subs]
+            {s for subs in self._by_execution.values() for s in subs}  # once each, aliases too
             if event is None
-            else list(self._by_execution.get(event.execution_id, ()))
+            else set(self._by_execution.get(event.execution_id, ()))
         )
         for sub in targets:
             try:

@@ -19,27 +19,26 @@ from runloom.services import runs
 from runloom.settings import Settings
 from runloom.store import executions
 
-__all__ = ["KEEPALIVE_S", "current", "events"]
+__all__ = ["KEEPALIVE_S", "events", "read", "with_live_states"]
 
 KEEPALIVE_S = 15.0
 _QUERY_TIMEOUT_S = 1.0
 
 
-async def current(
-    pool: Pool,
-    client: Client | None,
-    *,
-    claims: Claims,
-    execution_id: uuid.UUID,
-    settings: Settings,
+async def read(
+    pool: Pool, *, claims: Claims, execution_id: uuid.UUID, settings: Settings
 ) -> Execution:
-    """The execution as the user may see it; with ``client``, an open run's node states as
-    its workflow reports them now (a reload in the middle of a run shows where it is)."""
+    """The execution as the user may see it (its row)."""
     async with user_session(pool, claims) as conn:
-        execution = runs.with_ui_link(
+        return runs.with_ui_link(
             await executions.get_execution(conn, execution_id), settings=settings
         )
-    if client is None or execution.status not in OPEN_STATUSES:
+
+
+async def with_live_states(client: Client, execution: Execution) -> Execution:
+    """An open run's node states as its workflow reports them now (a reload in the middle
+    of a run shows where it is)."""
+    if execution.status not in OPEN_STATUSES:
         return execution
     states = await _queried_states(client, execution)
     return execution.model_copy(update={"node_states": states}) if states else execution

@@ -150,6 +150,12 @@ class CompileResult(BaseModel):
     compiled: CompiledPreview
 
 
+class CompileRequest(Body):
+    """A draft graph to compile instead of the saved one; nothing is stored."""
+
+    graph: dict[str, Any] | None = None
+
+
 class DeployResult(BaseModel):
     version: int
     code_id: uuid.UUID
@@ -224,6 +230,14 @@ class VersionList(BaseModel):
     versions: list[VersionOut]
 
 
+class VersionGraph(BaseModel):
+    """The graph one version was compiled from; null for versions stored before graphs were
+    kept."""
+
+    version: int
+    graph: dict[str, Any] | None
+
+
 class ApiKeyCreate(Body):
     name: Name
     project_id: uuid.UUID | None = None
@@ -236,3 +250,11 @@ class ApiKeyCreated(ApiKey):
 
 class ApiKeyList(BaseModel):
     api_keys: list[ApiKey]
+
+
+class StreamTicket(BaseModel):
+    """Opens one live stream: ``GET /api/executions/{id}/events?ticket=...``, once, within
+    ``expires_in_s`` seconds."""
+
+    ticket: str
+    expires_in_s: int

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from runloom.api.live import LiveHub
 from runloom.db.pool import Pool
+from runloom.services.step_test import StepSandbox
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
 from runloom.store.installation import PlatformQueue
@@ -21,6 +22,7 @@ class AppState:
     live: LiveHub
     vault: Vault
     platform_queue: PlatformQueue
+    step_sandbox: StepSandbox
     known_users: set[uuid.UUID] = field(default_factory=set)
 
     @property

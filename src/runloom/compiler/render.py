@@ -1,19 +1,23 @@
 """Render stage: Python source for the workflow, activities and worker modules.
 
-Code is assembled line by line. User text enters only through :func:`literal` (``repr``
-of JSON data, via ``pprint`` for readable layout) or :func:`comment_text`; identifiers
-come only from the naming stage. Nothing here formats user text into code.
+Code is assembled line by line. User text enters only through literals (string literals
+of JSON data, see :mod:`runloom.compiler.layout`) or :func:`comment_text`; identifiers
+come only from the naming stage. Nothing here formats user text into code. The code is
+laid out as ``ruff format`` would at its default 88 columns, its imports sorted and only
+those it uses, so that it passes ``ruff check``, ``ruff format --check`` and ``mypy
+--strict`` as written (tests/compiler/test_generated_style.py).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from runloom import naming
 from runloom.compiler.identifiers import Names
+from runloom.compiler.layout import Item, Keyed, Seq, call, lay, signature
+from runloom.compiler.layout import value as expr
 from runloom.compiler.model import (
     ERROR_BRANCH,
     ActivityNode,
@@ -38,45 +42,15 @@ from runloom.compiler.secret_refs import SecretUse, TemplateReads, python_code, 
 
 __all__ = ["RenderedModules", "activity_type", "literal", "render_modules", "topological_order"]
 
-_WIDTH = 96
-
 
 def literal(value: Any, *, indent: int = 0) -> str:
-    """A Python literal for JSON data (plus tuples), laid out like black would.
+    """A Python literal for JSON data (plus tuples), laid out as ruff format would.
 
-    Every string goes through ``repr``; a long multi-line string becomes one ``repr``
-    per line inside parentheses (implicit concatenation), which reads like the source.
-    ``indent`` is the column of the line the literal starts on.
+    Strings are double-quoted unless that needs more escapes; a long multi-line string
+    becomes one literal per line inside parentheses (implicit concatenation), which reads
+    like the source. ``indent`` is the column of the line the literal starts on.
     """
-    flat = _flat(value)
-    if len(flat) + indent <= _WIDTH:
-        return flat
-    inner = " " * (indent + 4)
-    if isinstance(value, dict) and value:
-        items = [f"{inner}{_flat(k)}: {literal(v, indent=indent + 4)}," for k, v in value.items()]
-        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
-    if isinstance(value, list | tuple) and value:
-        items = [f"{inner}{literal(v, indent=indent + 4)}," for v in value]
-        brackets = "[]" if isinstance(value, list) else "()"
-        return brackets[0] + "\n" + "\n".join(items) + "\n" + " " * indent + brackets[1]
-    if isinstance(value, str) and "\n" in value.rstrip("\n"):
-        lines = [f"{inner}{line!r}" for line in value.splitlines(keepends=True)]
-        return "(\n" + "\n".join(lines) + "\n" + " " * indent + ")"
-    return flat
-
-
-def _flat(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flat(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_flat(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if value is None or isinstance(value, bool | int | str):
-        return repr(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return repr(value)
-    raise TypeError(f"cannot write {type(value).__name__} as a literal")
+    return "\n".join(lay(expr(value), indent))[indent:]
 
 
 def comment_text(text: str) -> str:
@@ -123,6 +97,13 @@ class _Writer:
     def block(self, text: str, indent: int) -> None:
         for line in text.split("\n"):
             self(line, indent)
+
+    def lay(self, item: Item, indent: int, prefix: str = "", suffix: str = "") -> None:
+        """A statement that may grow with user data, laid out at 88 columns."""
+        self.lines.extend(lay(item, indent, prefix, suffix))
+
+    def define(self, head: str, params: Sequence[str], returns: str, indent: int = 0) -> None:
+        self.lines.extend(signature(head, params, returns, indent))
 
     def text(self) -> str:
         return "\n".join(self.lines).rstrip("\n") + "\n"
@@ -228,18 +209,12 @@ def _workflow_module(ctx: _Context) -> str:
     uses_retry = any(ctx.kind(n) for n in graph.nodes)
 
     if ctx.comments:
-        w(
-            '"""Workflow '
-            + comment_text(ctx.workflow_key)
-            + f" version {ctx.version}, compiled by runloom."
-        )
+        w('"""Workflow ' + comment_text(ctx.workflow_key) + f" version {ctx.version}, by runloom.")
         w()
-        w(
-            f"Temporal workflow type {comment_text(ctx.workflow_type)}. Every node runs as an "
-            "asyncio task"
-        )
-        w("that waits for its predecessors (see runloom_runtime.graph for the branch and join")
-        w("rules); activities are called by type name, so this module never imports them.")
+        w(f"Temporal workflow type {comment_text(ctx.workflow_type)}. Every node runs as an")
+        w("asyncio task that waits for its predecessors (see runloom_runtime.graph for the")
+        w("branch and join rules); activities are called by type name, so this module never")
+        w("imports them.")
         w('"""')
         w()
     if has_signals:
@@ -249,10 +224,11 @@ def _workflow_module(ctx: _Context) -> str:
     w("from typing import Any")
     w()
     w("from temporalio import workflow")
-    if has_signals:
-        w("from temporalio.common import RawValue")
-    if uses_retry:
-        w("from temporalio.common import RetryPolicy")
+    common = [
+        name for name, used in (("RawValue", has_signals), ("RetryPolicy", uses_retry)) if used
+    ]
+    if common:
+        w(f"from temporalio.common import {', '.join(common)}")
     if needs_error:
         w("from temporalio.exceptions import ApplicationError")
     w()
@@ -260,10 +236,11 @@ def _workflow_module(ctx: _Context) -> str:
         w("# The runtime is deterministic and stateless per run; passing it through avoids")
         w("# re-importing Jinja2 in the sandbox for every run.")
     w("with workflow.unsafe.imports_passed_through():")
-    w("from runloom_runtime import graph, templates", 4)
+    runtime = "graph, templates" if _uses_templates(ctx) else "graph"
+    w(f"from runloom_runtime import {runtime}", 4)
     w()
-    w("WORKFLOW_TYPE = " + literal(ctx.workflow_type))
-    w("NODE_IDS = " + literal([n.id for n in graph.nodes], indent=0))
+    w.lay(expr(ctx.workflow_type), 0, "WORKFLOW_TYPE = ")
+    w.lay(expr([n.id for n in graph.nodes]), 0, "NODE_IDS = ")
     bounds = ctx.options.bounds
     if bounds is not None:
         if ctx.comments:
@@ -273,7 +250,7 @@ def _workflow_module(ctx: _Context) -> str:
             w(f"MAX_FOR_EACH_ITEMS = {bounds.for_each_items}")
     w()
     w()
-    w(f"@workflow.defn(name={literal(ctx.workflow_type)})")
+    w.lay(call("@workflow.defn", Keyed("name=", expr(ctx.workflow_type))), 0)
     w(f"class {ctx.names.workflow_class}:")
     if ctx.comments:
         w(
@@ -283,8 +260,33 @@ def _workflow_module(ctx: _Context) -> str:
             4,
         )
         w()
+    _workflow_init(ctx, w, has_signals=has_signals)
+    _workflow_run(ctx, w)
+    _workflow_queries(ctx, w, has_signals=has_signals)
+    for node in graph.nodes:
+        w()
+        _node_method(ctx, w, node)
+    w()
+    w()
+    w.lay(Seq("[", [ctx.names.workflow_class], "]", collection=True), 0, "WORKFLOWS = ")
+    return w.text()
+
+
+def _uses_templates(ctx: _Context) -> bool:
+    """Whether the workflow renders or evaluates a template itself (not in an activity)."""
+    for node in ctx.graph.nodes:
+        if isinstance(node, ConditionNode | ForEachNode | ChildWorkflowNode):
+            return True
+        if isinstance(node, EndNode) and node.config.output is not None:
+            return True
+        if isinstance(node, TransformNode | HttpRequestNode) and not ctx.renders_secrets(node.id):
+            return True
+    return False
+
+
+def _workflow_init(ctx: _Context, w: _Writer, *, has_signals: bool) -> None:
     w("def __init__(self) -> None:", 4)
-    if bounds is None:
+    if ctx.options.bounds is None:
         w("self._graph = graph.GraphRun(NODE_IDS, now=workflow.now)", 8)
     else:
         w("self._graph = graph.GraphRun(", 8)
@@ -293,33 +295,33 @@ def _workflow_module(ctx: _Context) -> str:
     if has_signals:
         w("self._signals: dict[str, list[Any]] = {}", 8)
     w()
+
+
+def _workflow_run(ctx: _Context, w: _Writer) -> None:
+    graph = ctx.graph
     w("@workflow.run", 4)
     w("async def run(self, input: dict[str, Any]) -> Any:", 4)
     w("self._graph.input = input", 8)
-    order = topological_order(graph)
     incoming: dict[str, list[tuple[str, str | None]]] = {n.id: [] for n in graph.nodes}
     for edge in graph.edges:
         incoming[edge.target].append((edge.source, edge.branch))
     if ctx.comments and ctx.error_paths:
-        w('# An edge labelled "error" is taken when its node fails after its retries; the', 8)
-        w("# run goes on there (with `error` in scope) instead of failing.", 8)
-    for node in order:
-        method = ctx.names.methods[node.id]
-        after = incoming[node.id]
-        if after:
-            w(
-                f"self._graph.spawn({literal(node.id)}, self.{method}, "
-                f"after={literal(after, indent=8)})",
-                8,
-            )
-        else:
-            w(f"self._graph.spawn({literal(node.id)}, self.{method})", 8)
+        w('# An edge labelled "error" is taken when its node fails after its retries;', 8)
+        w("# the run goes on there (with `error` in scope) instead of failing.", 8)
+    for node in topological_order(graph):
+        args: list[Item] = [expr(node.id), f"self.{ctx.names.methods[node.id]}"]
+        if incoming[node.id]:
+            args.append(Keyed("after=", expr(incoming[node.id])))
+        w.lay(call("self._graph.spawn", *args), 8)
     w("await self._graph.wait()", 8)
     end = next((n for n in graph.nodes if isinstance(n, EndNode)), None)
     if ctx.comments:
         w("# A skipped end node (every path to it was not taken) yields None.", 8)
-    w(f"return self._graph.output({literal(end.id if end else '')})", 8)
+    w.lay(call("self._graph.output", expr(end.id if end else "")), 8, "return ")
     w()
+
+
+def _workflow_queries(ctx: _Context, w: _Writer, *, has_signals: bool) -> None:
     w(f'@workflow.query(name="{naming.NODE_STATES_QUERY}")', 4)
     w("def node_states(self) -> dict[str, dict[str, Any]]:", 4)
     if ctx.comments:
@@ -337,19 +339,10 @@ def _workflow_module(ctx: _Context) -> str:
         w("def on_signal(self, name: str, args: Sequence[RawValue]) -> None:", 4)
         if ctx.comments:
             w('"""Queue every signal\'s payload; wait_for_signal nodes take them in order."""', 8)
-        w(
-            "payload = workflow.payload_converter().from_payload(args[0].payload) "
-            "if args else None",
-            8,
-        )
+        w("payload = (", 8)
+        w("workflow.payload_converter().from_payload(args[0].payload) if args else None", 12)
+        w(")", 8)
         w("self._signals.setdefault(name, []).append(payload)", 8)
-    for node in graph.nodes:
-        w()
-        _node_method(ctx, w, node)
-    w()
-    w()
-    w(f"WORKFLOWS = [{ctx.names.workflow_class}]")
-    return w.text()
 
 
 def _has_timeout_edge(ctx: _Context, node_id: str) -> bool:
@@ -358,7 +351,7 @@ def _has_timeout_edge(ctx: _Context, node_id: str) -> bool:
 
 def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
     method = ctx.names.methods[node.id]
-    w(f"async def {method}(self) -> Any:", 4)
+    w.define(f"async def {method}", ["self"], "Any", 4)
     if ctx.comments:
         label = f" ({comment_text(node.label)})" if node.label else ""
         w('"""' + f"Node {comment_text(node.id)}{label}: {node.type}." + '"""', 8)
@@ -372,11 +365,11 @@ def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
             _render_call(w, "return ", node.config.output, scope, indent=8)
     elif isinstance(node, TransformNode) and ctx.renders_secrets(node.id):
         _secret_activity(ctx, w, ActivityNode(id=node.id), scope=_narrow(ctx, node.id), indent=8)
-        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+        _record_attempt(w, node.id)
     elif isinstance(node, TransformNode):
         _render_call(w, "return ", node.config.output, scope, indent=8)
     elif isinstance(node, ConditionNode):
-        w(f"value = templates.evaluate({literal(node.config.expression, indent=8)}, {scope})", 8)
+        w.lay(call("templates.evaluate", expr(node.config.expression), scope), 8, "value = ")
         w('return graph.Branch(bool(value), "true" if value else "false")', 8)
     elif isinstance(node, DelayNode):
         if node.config.seconds > 0:
@@ -386,26 +379,36 @@ def _node_method(ctx: _Context, w: _Writer, node: Node) -> None:
         _wait_for_signal(ctx, w, node)
     elif isinstance(node, HttpRequestNode) and ctx.renders_secrets(node.id):
         _secret_activity(ctx, w, node, scope=_narrow(ctx, node.id), indent=8)
-        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+        _record_attempt(w, node.id)
     elif isinstance(node, HttpRequestNode):
         _render_call(w, "request = ", _http_request(node.config), scope, indent=8)
         _call_activity(ctx, w, node, "request", indent=8)
-        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+        _record_attempt(w, node.id)
     elif isinstance(node, PythonNode) and ctx.error_paths:
         _python_args(w, indent=8)
         _call_activity(ctx, w, node, "args", indent=8)
-        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+        _record_attempt(w, node.id)
     elif isinstance(node, PythonNode):
-        _call_activity(
-            ctx, w, node, '{"input": self._graph.input, "steps": self._graph.steps}', indent=8
-        )
-        w(f"return self._graph.record_attempt({literal(node.id)}, result)", 8)
+        _call_activity(ctx, w, node, _python_data(), indent=8)
+        _record_attempt(w, node.id)
     elif isinstance(node, ChildWorkflowNode):
         _child(ctx, w, node.config, scope, indent=8)
     elif isinstance(node, ForEachNode):
         _for_each(ctx, w, node)
     else:  # pragma: no cover - the union is exhaustive
         raise AssertionError(node)
+
+
+def _record_attempt(w: _Writer, node_id: str) -> None:
+    w.lay(call("self._graph.record_attempt", expr(node_id), "result"), 8, "return ")
+
+
+def _python_data(*, in_for_each: bool = False) -> Item:
+    """The argument of a python node's activity: what its code sees."""
+    keys = ("input", "steps", "item", "index") if in_for_each else ("input", "steps")
+    values = {"input": "self._graph.input", "steps": "self._graph.steps"}
+    items = [Keyed(f'"{k}": ', values.get(k, k)) for k in keys]
+    return Seq("{", items, "}", collection=True)
 
 
 def _python_args(w: _Writer, *, indent: int, in_for_each: bool = False) -> None:
@@ -420,44 +423,35 @@ def _python_args(w: _Writer, *, indent: int, in_for_each: bool = False) -> None:
     w("}", indent)
 
 
-def _render_call(w: _Writer, prefix: str, value: Any, scope: str, *, indent: int) -> None:
+def _render_call(w: _Writer, prefix: str, value: Any, scope: Item, *, indent: int) -> None:
     """``<prefix>templates.render(<value>, <scope>)``, broken over lines when long."""
-    one_line = f"{prefix}templates.render({_flat(value)}, {scope})"
-    if len(one_line) + indent <= _WIDTH:
-        w(one_line, indent)
-        return
-    w(f"{prefix}templates.render(", indent)
-    w(f"{literal(value, indent=indent + 4)},", indent + 4)
-    w(f"{scope},", indent + 4)
-    w(")", indent)
+    w.lay(call("templates.render", expr(value), scope), indent, prefix)
 
 
-def _narrow(ctx: _Context, node_id: str, *, in_for_each: bool = False) -> str:
+def _narrow(ctx: _Context, node_id: str, *, in_for_each: bool = False) -> Item:
     """The scope a node whose templates read secrets sends its activity: what they read."""
     reads: TemplateReads | None = ctx.secrets[node_id].reads
     assert reads is not None
-    args = []
+    args: list[Item] = []
     known = ("input", "steps", "error") if ctx.error_paths else ("input", "steps")
     roots = [root for root in known if root in reads.roots]
     if roots:
-        args.append(literal(roots))
+        args.append(expr(roots))
     if "steps" in reads.roots and reads.step_ids is not None:
-        args.append(f"steps={literal(sorted(reads.step_ids))}")
+        args.append(Keyed("steps=", expr(sorted(reads.step_ids))))
     if in_for_each:
         args.extend(f"{root}={root}" for root in ("item", "index") if root in reads.roots)
-    return f"self._graph.narrow_scope({', '.join(args)})"
+    return call("self._graph.narrow_scope", *args)
 
 
 def _secret_activity(
-    ctx: _Context, w: _Writer, node: ActivityNode, *, scope: str, indent: int
+    ctx: _Context, w: _Writer, node: ActivityNode, *, scope: Item, indent: int
 ) -> None:
     if ctx.comments:
-        w("# Its templates read secrets, so the activity renders them: it gets the part of", indent)
-        w(
-            "# the run they read and fetches the secrets itself; no value passes through here.",
-            indent,
-        )
-    w(f"scope = {scope}", indent)
+        w("# Its templates read secrets, so the activity renders them: it gets the", indent)
+        w("# part of the run they read and fetches the secrets itself; no value passes", indent)
+        w("# through here.", indent)
+    w.lay(scope, indent, "scope = ")
     _call_activity(ctx, w, node, "scope", indent=indent)
 
 
@@ -487,16 +481,17 @@ def _http_request(config: HttpRequestConfig) -> dict[str, Any]:
 
 
 def _wait_for_signal(ctx: _Context, w: _Writer, node: WaitForSignalNode) -> None:
-    w(f"signal = {literal(node.config.signal, indent=8)}", 8)
+    w.lay(expr(node.config.signal), 8, "signal = ")
     condition = "lambda: bool(self._signals.get(signal))"
     timeout = node.config.timeout_s
     if timeout is None:
         w(f"await workflow.wait_condition({condition})", 8)
     else:
         w("try:", 8)
-        w("await workflow.wait_condition(", 12)
-        w(f"{condition}, timeout=timedelta(seconds={number(timeout)})", 16)
-        w(")", 12)
+        wait = call(
+            "workflow.wait_condition", condition, f"timeout=timedelta(seconds={number(timeout)})"
+        )
+        w.lay(wait, 12, "await ")
         w("except TimeoutError:", 8)
         if _has_timeout_edge(ctx, node.id):
             if ctx.comments:
@@ -504,22 +499,16 @@ def _wait_for_signal(ctx: _Context, w: _Writer, node: WaitForSignalNode) -> None
             w('return graph.Branch(None, "timeout")', 12)
         else:
             w("raise ApplicationError(", 12)
-            w(
-                literal(
-                    f"no signal {node.config.signal!r} arrived within {number(timeout)} s",
-                    indent=16,
-                )
-                + ",",
-                16,
-            )
+            message = f"no signal {node.config.signal!r} arrived within {number(timeout)} s"
+            w.lay(expr(message), 16, "", ",")
             w('type="SignalTimeout",', 16)
             w("non_retryable=True,", 16)
             w(") from None", 12)
     w("return graph.Branch(self._signals[signal].pop(0), None)", 8)
 
 
-def _retry_policy(retry: RetryConfig) -> list[str]:
-    args = [
+def _retry_policy(retry: RetryConfig) -> list[Item]:
+    args: list[Item] = [
         f"initial_interval=timedelta(seconds={number(retry.initial_interval_s)})",
         f"backoff_coefficient={number(retry.backoff_coefficient)}",
         f"maximum_attempts={retry.maximum_attempts}",
@@ -527,7 +516,8 @@ def _retry_policy(retry: RetryConfig) -> list[str]:
     if retry.maximum_interval_s is not None:
         args.append(f"maximum_interval=timedelta(seconds={number(retry.maximum_interval_s)})")
     if retry.non_retryable_error_types:
-        args.append(f"non_retryable_error_types={literal(list(retry.non_retryable_error_types))}")
+        types = expr(list(retry.non_retryable_error_types))
+        args.append(Keyed("non_retryable_error_types=", types))
     return args
 
 
@@ -535,7 +525,7 @@ def _call_activity(
     ctx: _Context,
     w: _Writer,
     node: ActivityNode,
-    argument: str,
+    argument: Item,
     *,
     indent: int,
     target: str = "result",
@@ -548,8 +538,8 @@ def _call_activity(
         retry = RetryConfig(maximum_attempts=1) if kind == "python" else RetryConfig()
     call = "workflow.execute_local_activity" if node.local else "workflow.execute_activity"
     w(f"{target} = await {call}(", indent)
-    w(f"{literal(ctx.activity_type(node.id), indent=indent + 4)},", indent + 4)
-    w(f"{argument},", indent + 4)
+    w.lay(expr(ctx.activity_type(node.id)), indent + 4, "", ",")
+    w.lay(argument, indent + 4, "", ",")
     w(f"start_to_close_timeout=timedelta(seconds={number(node.timeout_s)}),", indent + 4)
     if node.schedule_to_close_s is not None:
         w(
@@ -561,36 +551,31 @@ def _call_activity(
     else:
         w("retry_policy=RetryPolicy(", indent + 4)
         for arg in _retry_policy(retry):
-            w(f"{arg},", indent + 8)
+            w.lay(arg, indent + 8, "", ",")
         w("),", indent + 4)
     w(")", indent)
 
 
 def _child(
-    ctx: _Context, w: _Writer, config: ChildWorkflowConfig, scope: str, *, indent: int
+    ctx: _Context, w: _Writer, config: ChildWorkflowConfig, scope: Item, *, indent: int
 ) -> None:
     child_type = ctx.options.child_workflow_types.get(config.workflow, config.workflow)
     child_input = {} if config.input is None else config.input
-    w("return await workflow.execute_child_workflow(", indent)
-    w(f"{literal(child_type, indent=indent + 4)},", indent + 4)
-    w(f"templates.render({literal(child_input, indent=indent + 4)}, {scope}),", indent + 4)
-    w(")", indent)
+    render = call("templates.render", expr(child_input), scope)
+    start = call("workflow.execute_child_workflow", expr(child_type), render, exploded=True)
+    w.lay(start, indent, "return await ")
 
 
 def _for_each(ctx: _Context, w: _Writer, node: ForEachNode) -> None:
     config = node.config
-    w(f"value = templates.evaluate({literal(config.items, indent=8)}, self._graph.scope())", 8)
-    if ctx.options.bounds is None:
-        w(f"items = graph.as_items(value, node_id={literal(node.id)})", 8)
-    else:
-        w(
-            f"items = graph.as_items(value, node_id={literal(node.id)}, "
-            "max_items=MAX_FOR_EACH_ITEMS)",
-            8,
-        )
+    w.lay(call("templates.evaluate", expr(config.items), "self._graph.scope()"), 8, "value = ")
+    as_items: list[Item] = ["value", Keyed("node_id=", expr(node.id))]
+    if ctx.options.bounds is not None:
+        as_items.append("max_items=MAX_FOR_EACH_ITEMS")
+    w.lay(call("graph.as_items", *as_items), 8, "items = ")
     w()
     w("async def step(index: int, item: Any) -> Any:", 8)
-    scope = "self._graph.scope(item=item, index=index)"
+    scope: Item = "self._graph.scope(item=item, index=index)"
     step = config.step
     if ctx.renders_secrets(node.id):
         scope = _narrow(ctx, node.id, in_for_each=True)
@@ -605,10 +590,7 @@ def _for_each(ctx: _Context, w: _Writer, node: ForEachNode) -> None:
         _call_activity(ctx, w, node, "args", indent=12)
         w('return result["output"]', 12)
     elif step.type == "python":
-        args = (
-            '{"input": self._graph.input, "steps": self._graph.steps, "item": item, "index": index}'
-        )
-        _call_activity(ctx, w, node, args, indent=12)
+        _call_activity(ctx, w, node, _python_data(in_for_each=True), indent=12)
         w('return result["output"]', 12)
     elif step.type == "transform":
         _render_call(w, "return ", step.config.output, scope, indent=12)
@@ -627,18 +609,19 @@ def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
         w(
             '"""Activities of workflow '
             + comment_text(ctx.workflow_key)
-            + f" version {ctx.version}, compiled by runloom."
+            + f" version {ctx.version}, by runloom."
         )
         w()
-        w(
-            "Each node gets its own activity type (<workflow>@v<version>.<node id>) so that "
-            "statistics"
-        )
-        w("can be kept per node. Python node code is kept as a string and compiled by")
-        w("runloom_runtime.python_node when the activity runs.")
+        w("Each node gets its own activity type (<workflow>@v<version>.<node id>) so that")
+        w("statistics can be kept per node. Python node code is kept as a string and")
+        w("compiled by runloom_runtime.python_node when the activity runs.")
         w('"""')
         w()
     w("from typing import Any")
+    if not nodes:
+        w()
+        w("ACTIVITIES: list[Any] = []")
+        return w.text()
     w()
     w("from temporalio import activity")
     runtime = sorted(_runtime_modules(ctx, nodes))
@@ -651,22 +634,22 @@ def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
             w()
             if ctx.comments:
                 w(f"# Code of node {comment_text(node.id)}.")
-            w(f"{ctx.names.constants[node.id]} = {literal(code)}")
+            w.lay(expr(code), 0, f"{ctx.names.constants[node.id]} = ")
         elif ctx.renders_secrets(node.id):
             w()
             if ctx.comments:
                 w(f"# Templates of node {comment_text(node.id)}, rendered here with its secrets.")
-            w(f"{ctx.names.templates[node.id]} = {literal(_activity_template(node))}")
+            w.lay(expr(_activity_template(node)), 0, f"{ctx.names.templates[node.id]} = ")
     for node in nodes:
         w()
         w()
         name = ctx.names.activities[node.id]
         use = ctx.secrets.get(node.id)
-        w(f"@activity.defn(name={literal(ctx.activity_type(node.id))})")
+        w.lay(call("@activity.defn", Keyed("name=", expr(ctx.activity_type(node.id)))), 0)
         if use is not None and use.reads is not None:
             _secret_step(ctx, w, node, use)
         elif ctx.kind(node) == "http":
-            w(f"async def {name}(request: dict[str, Any]) -> dict[str, Any]:")
+            w.define(f"async def {name}", ["request: dict[str, Any]"], "dict[str, Any]")
             if ctx.comments:
                 w(
                     '"""HTTP request of node '
@@ -676,22 +659,19 @@ def _activities_module(ctx: _Context, nodes: Sequence[Node]) -> str:
                 )
             w("return await http.perform(request)", 4)
         else:
-            w(f"async def {name}(args: dict[str, Any]) -> dict[str, Any]:")
+            w.define(f"async def {name}", ["args: dict[str, Any]"], "dict[str, Any]")
             if ctx.comments:
                 w('"""Python code of node ' + comment_text(node.id) + '."""', 4)
             constant = ctx.names.constants[node.id]
-            if use is None:
-                w(f"return await python_node.run({constant}, args, node_id={literal(node.id)})", 4)
-            else:
+            args: list[Item] = [constant, "args", Keyed("node_id=", expr(node.id))]
+            if use is not None:
                 w("secrets = await project_secrets.current()", 4)
-                node_id = f"node_id={literal(node.id)}"
-                _call_line(
-                    w, "return await python_node.run", constant, "args", node_id, "secrets=secrets"
-                )
+                args.append("secrets=secrets")
+            w.lay(call("python_node.run", *args), 4, "return await ")
     w()
     w()
-    names = ", ".join(ctx.names.activities[n.id] for n in nodes)
-    w(f"ACTIVITIES: list[Any] = [{names}]")
+    names = [ctx.names.activities[n.id] for n in nodes]
+    w.lay(Seq("[", names, "]", collection=True), 0, "ACTIVITIES: list[Any] = ")
     return w.text()
 
 
@@ -711,29 +691,19 @@ def _runtime_modules(ctx: _Context, nodes: Sequence[Node]) -> set[str]:
 
 def _secret_step(ctx: _Context, w: _Writer, node: Node, use: SecretUse) -> None:
     http = ctx.kind(node) == "http"
-    w(f"async def {ctx.names.activities[node.id]}(scope: dict[str, Any]) -> dict[str, Any]:")
+    w.define(
+        f"async def {ctx.names.activities[node.id]}", ["scope: dict[str, Any]"], "dict[str, Any]"
+    )
     if ctx.comments:
         what = "HTTP request" if http else "Output"
         w(f'"""{what} of node {comment_text(node.id)}, rendered here with its secrets."""', 4)
-    call = f"secret_steps.{'http_request' if http else 'transform'}"
-    _call_line(
-        w,
-        f"return await {call}",
+    step = call(
+        f"secret_steps.{'http_request' if http else 'transform'}",
         ctx.names.templates[node.id],
         "scope",
-        f"secrets={literal(list(use.names))}",
+        Keyed("secrets=", expr(list(use.names))),
     )
-
-
-def _call_line(w: _Writer, prefix: str, *args: str) -> None:
-    """``<prefix>(<args>)`` in a function body, on one line when it fits."""
-    one_line = f"{prefix}({', '.join(args)})"
-    if len(one_line) + 4 <= _WIDTH:
-        w(one_line, 4)
-        return
-    w(f"{prefix}(", 4)
-    w(", ".join(args), 8)
-    w(")", 4)
+    w.lay(step, 4, "return await ")
 
 
 # --- worker module --------------------------------------------------------------------
@@ -767,7 +737,7 @@ def _worker_module(ctx: _Context) -> str:
     w("import activities")
     w("import workflow")
     w()
-    w(f"DEFAULT_TASK_QUEUE = {literal(ctx.workflow_key)}")
+    w.lay(expr(ctx.workflow_key), 0, "DEFAULT_TASK_QUEUE = ")
     w()
     w()
     w("async def main() -> None:")
@@ -781,10 +751,8 @@ def _worker_module(ctx: _Context) -> str:
     w("workflows=workflow.WORKFLOWS,", 8)
     w("activities=activities.ACTIVITIES,", 8)
     w(")", 4)
-    w(
-        'print("worker for", workflow.WORKFLOW_TYPE, "polling task queue", task_queue, flush=True)',
-        4,
-    )
+    words = ('"worker for"', "workflow.WORKFLOW_TYPE", '"polling task queue"', "task_queue")
+    w.lay(call("print", *words, "flush=True"), 4)
     w("await worker.run()", 4)
     w()
     w()

@@ -49,6 +49,7 @@ __all__ = [
     "python_reads",
     "secret_problems",
     "secret_use",
+    "template_fields",
     "template_reads",
     "template_strings",
 ]
@@ -247,6 +248,12 @@ def _templates(node: Node) -> _Templates:
     elif step.type == "child_workflow":
         parts.workflow.append((where + "input", step.config.input))
     return parts
+
+
+def template_fields(node: Node) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """A node's template fields and its expression fields: (where, JSON value) each."""
+    parts = _templates(node)
+    return [*parts.activity, *parts.workflow], parts.expressions
 
 
 @dataclass(frozen=True)

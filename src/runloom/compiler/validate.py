@@ -35,6 +35,7 @@ from runloom.compiler.model import (
 from runloom.compiler.options import DEFAULT_OPTIONS, CompileOptions
 from runloom.compiler.parse import skeleton_of
 from runloom.compiler.secret_refs import http_fields, secret_problems, template_strings
+from runloom.compiler.step_refs import unknown_step_problems
 from runloom.compiler.structure import check_structure
 from runloom_runtime import python_node, templates
 
@@ -56,6 +57,7 @@ def validate_graph(
     return (
         *check_structure(skeleton_of(graph)),
         *check_nodes(graph.nodes, options=options),
+        *unknown_step_problems(graph.nodes),
         *check_timeouts(graph.nodes, graph.edges),
     )
 

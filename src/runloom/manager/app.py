@@ -5,7 +5,6 @@ up`` runs the same)."""
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
 
 from runloom.db import create_pool
 from runloom.manager import loops
@@ -16,27 +15,12 @@ from runloom.manager.scheduled_activities import serve_schedules
 from runloom.manager.secrets_source import SecretsSource
 from runloom.manager.tracker import ExecutionTracker
 from runloom.manager.workers import ProjectWorkerManager
+from runloom.services.egress_policy import platform_egress
 from runloom.services.temporal import connect
 from runloom.settings import Settings
 from runloom.vault import Vault
-from runloom_runtime.egress import EgressPolicy, parse_allow
 
 __all__ = ["platform_egress", "run_manager"]
-
-
-def platform_egress(settings: Settings, *, database_url: str) -> EgressPolicy:
-    """What http nodes may reach: public addresses, what the operator allows, and never
-    the platform's own services (refused even where they are public)."""
-    own = [settings.temporal_address, f"{settings.runloom_host}:{settings.runloom_port}"]
-    for url in (database_url, settings.temporal_ui_url):
-        parsed = urlsplit(url)
-        if parsed.hostname and parsed.port:
-            own.append(f"{parsed.hostname}:{parsed.port}")
-    return EgressPolicy(
-        allow=parse_allow(settings.runloom_egress_allow),
-        deny=tuple(dict.fromkeys(own)),
-        max_body_bytes=settings.runloom_http_max_body_mb * 1024 * 1024,
-    )
 
 
 async def run_manager(

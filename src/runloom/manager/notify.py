@@ -4,7 +4,7 @@ project's failure webhook (``projects.failure_webhook_url``).
 The URL is a user's and the request a platform process's, next to Postgres, Temporal, the
 API and the cloud metadata service. So it goes through the egress guard of http nodes
 (:class:`runloom_runtime.http.GuardedTransport` with the platform's policy,
-:func:`runloom.manager.app.platform_egress`): loopback, private and link-local addresses
+:func:`runloom.services.egress_policy.platform_egress`): loopback, private and link-local addresses
 and runloom's own services are refused unless ``RUNLOOM_EGRESS_ALLOW`` lists them, checked
 on the address then connected to (no DNS rebinding), before any socket to it opens.
 Redirects are not followed and the answer's body is never read.

@@ -30,7 +30,7 @@ from temporalio.client import Client
 from runloom.db import service_session
 from runloom.db.pool import Pool
 from runloom.errors import NotFoundError
-from runloom.manager import temporal_queues
+from runloom.manager.bundles import load_bundle, load_nonempty_bundle
 from runloom.manager.handles import (
     ManagedWorker,
     WantedVersions,
@@ -49,6 +49,7 @@ from runloom.manager.supervisor import (
 )
 from runloom.models import WorkerStatus
 from runloom.services import live_events
+from runloom.services.worker_requests import NothingDeployedError
 from runloom.store import code, registry
 from runloom.store.registry import ClaimedElsewhereError
 from runloom.worker import protocol
@@ -101,8 +102,9 @@ class ProjectWorkerManager:
         """Claim the project and start its worker; return it once it is running.
 
         Raises ClaimedElsewhereError if another manager's worker is active (and not
-        stale), NotFoundError for an unknown project, WorkerStartError if the process
-        fails to come up (the failure is recorded, and retried with backoff).
+        stale), NotFoundError for an unknown project, NothingDeployedError (claiming
+        nothing) when it has no code to serve, WorkerStartError if the process fails to
+        come up (the failure is recorded, and retried with backoff).
         """
         async with self._locks[project_id]:
             handle = self.handles.get(project_id)
@@ -136,7 +138,9 @@ class ProjectWorkerManager:
             if handle is None or handle.supervisor is None:
                 return None
             await self._wait_ready(handle)
-            bundle = await self._bundle(project_id, handle.task_queue)
+            bundle = await load_bundle(
+                self.pool, self.client, self.wanted, project_id, handle.task_queue
+            )
             if frozenset(e.code_id for e in bundle) == handle.code_ids:
                 return handle.view()
             answer = await handle.supervisor.reload(
@@ -184,7 +188,8 @@ class ProjectWorkerManager:
 
     async def start_quietly(self, project_id: UUID) -> None:
         """Start the project's worker if nobody else has; failures are recorded, not raised."""
-        with contextlib.suppress(ClaimedElsewhereError, WorkerStartError, NotFoundError):
+        quiet = (ClaimedElsewhereError, WorkerStartError, NotFoundError, NothingDeployedError)
+        with contextlib.suppress(*quiet):
             await self.start_worker_for_project(project_id)
 
     def in_background(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -215,6 +220,9 @@ class ProjectWorkerManager:
                 stale_s=3 * self.heartbeat_s,
                 project_id=project_id,
             )
+        bundle = await load_nonempty_bundle(
+            self.pool, self.client, self.wanted, project_id, project.task_queue_name
+        )
         async with service_session(self.pool) as conn:
             row_id = await registry.claim(
                 conn, worker_id=worker_id, project=project, host=self.host, metadata=metadata
@@ -228,7 +236,7 @@ class ProjectWorkerManager:
         )
         self.handles[project_id] = handle
         try:
-            await self._spawn(handle, await self._bundle(project_id, handle.task_queue))
+            await self._spawn(handle, bundle)
         except Exception as exc:
             self.handles.pop(project_id, None)
             await self._set_status(handle, "failed", {"reason": "start_failed", "error": str(exc)})
@@ -236,14 +244,6 @@ class ProjectWorkerManager:
                 f"cannot start the worker of project {project_id}: {exc}"
             ) from exc
         return handle
-
-    async def _bundle(self, project_id: UUID, task_queue: str) -> list[code.CodeBundleEntry]:
-        open_types = await temporal_queues.open_workflow_types(self.client, task_queue)
-        extra = sorted(open_types | self.wanted.of(project_id))
-        async with service_session(self.pool) as conn:
-            return await code.load_workflows_for_project(
-                conn, project_id, extra_workflow_types=extra
-            )
 
     async def _spawn(self, handle: ManagedWorker, bundle: list[code.CodeBundleEntry]) -> None:
         config = self.client.service_client.config
@@ -376,7 +376,7 @@ class ProjectWorkerManager:
                 handle = await self._claim_and_spawn(
                     previous.project_id, restart_of=previous.worker_id
                 )
-            except (ClaimedElsewhereError, NotFoundError):
+            except (ClaimedElsewhereError, NotFoundError, NothingDeployedError):
                 return
             except WorkerError:
                 # Spawning itself failed (not the process): count it and try again later.

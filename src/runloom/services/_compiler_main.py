@@ -9,6 +9,8 @@ request is a pickle from the pool (the process that started this one); a reply i
 * ``{"ready": true}`` once, when the process can compile;
 * ``{"compiled": {...CompiledWorkflow fields}}``;
 * ``{"problems": [{...Problem fields}, ...]}`` for a graph that does not compile;
+* ``{"value": ...}`` or ``{"render_error": "..."}`` for a request to render a template
+  (``{"render": template, "scope": {...}, "secrets": {...} | None}``);
 * ``{"failure": "memory" | "bug" | "error", "message": ..., "traceback": ...}``, with
   ``"exit": true`` when the process will not take another request.
 """
@@ -28,7 +30,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
+from jinja2 import TemplateSyntaxError
+
 from runloom.compiler import GeneratedCodeInvalid, GraphInvalid, compile_workflow
+from runloom.compiler.secret_refs import template_reads, template_strings
+from runloom_runtime import templates
 
 __all__ = ["HEADER_BYTES", "main", "read_frame", "write_frame"]
 
@@ -127,6 +133,28 @@ def _compile(request: dict[str, Any]) -> dict[str, Any]:
     return {"compiled": dataclasses.asdict(compiled)}
 
 
+def _render(request: dict[str, Any]) -> dict[str, Any]:
+    """A template rendered as a run renders it, checked as the compiler checks it first."""
+    template, scope, secrets = request["render"], dict(request["scope"]), request["secrets"]
+    try:
+        for where, text in template_strings(template, "template"):
+            try:
+                templates.check_template(text)
+            except TemplateSyntaxError as err:
+                return {"render_error": f"{where} is invalid: {err.message} (line {err.lineno})"}
+        if secrets is None:  # a preview: names, never values
+            names = template_reads([("template", template)]).secrets
+            secrets = {name: f"\u00absecret {name}\u00bb" for name in sorted(names)}
+        value = templates.render(template, {**scope, "secrets": dict(secrets)})
+    except templates.TemplateEvaluationError as err:
+        return {"render_error": str(err)[:2000]}
+    except MemoryError:
+        return {"failure": "memory", "exit": True}
+    except Exception as err:
+        return {"render_error": f"{type(err).__name__}: {err}"[:2000]}
+    return {"value": value}
+
+
 def main(argv: list[str]) -> int:
     _die_with_parent()
     memory_mb = int(argv[1]) if len(argv) > 1 else 0
@@ -139,7 +167,8 @@ def main(argv: list[str]) -> int:
     _limit_memory(memory_mb)
     write_frame(replies, json.dumps({"ready": True}).encode())
     while (frame := read_frame(requests)) is not None:
-        reply = _compile(pickle.loads(frame))  # noqa: S301 - written by our own parent
+        request = pickle.loads(frame)  # noqa: S301 - written by our own parent
+        reply = _render(request) if "render" in request else _compile(request)
         write_frame(replies, json.dumps(reply).encode())
         if reply.get("exit"):
             return 0

@@ -55,6 +55,7 @@ __all__ = [
     "CompilerBusyError",
     "CompilerUnavailableError",
     "PoolLimits",
+    "TemplateRenderError",
     "current",
     "install",
 ]
@@ -63,6 +64,7 @@ log = logging.getLogger(__name__)
 
 _MAX_REPLY = 256 * 1024 * 1024
 _START_TIMEOUT_S = 60.0
+RENDER_TIMEOUT_S = 3.0  # a template preview or test; a run's templates have no such bound
 _SPLIT_HINT = (
     "simplify its templates (fewer blocks and loops inside one another, shorter "
     "chains of elif) or split the graph into child workflows"
@@ -100,6 +102,10 @@ class CompilerBusyError(RunloomError):
 
 class CompilerUnavailableError(CompilerBusyError):
     """A compile process would not start: the platform's fault, not the graph's (503)."""
+
+
+class TemplateRenderError(InvalidRequestError):
+    """A template did not render (syntax, a sandbox limit, an error, too slow): 422."""
 
 
 class _ChildDied(Exception):
@@ -274,6 +280,26 @@ class CompilePool:
             raise GraphInvalid(tuple(Problem(**p) for p in reply["problems"]))
         raise self._failure(reply, workflow_key=workflow_key)
 
+    async def render(
+        self, template: Any, scope: Mapping[str, Any], *, secrets: Mapping[str, str] | None
+    ) -> Any:
+        """Render ``template`` (JSON with templates) against ``scope`` as a run would, in a
+        compile process, within :data:`RENDER_TIMEOUT_S`; constant arithmetic over the
+        sandbox's limits is refused as at compile time. ``secrets``: the values
+        ``secrets.NAME`` reads; None renders ``«secret NAME»``. :class:`TemplateRenderError`
+        says what went wrong."""
+        timeout = min(RENDER_TIMEOUT_S, self.limits.timeout_s)
+        body = pickle.dumps({"render": template, "scope": dict(scope), "secrets": secrets})
+        try:
+            reply = await self._call(body, timeout_s=timeout)
+        except CompileTimeoutError:
+            raise TemplateRenderError(f"rendering took longer than {timeout:g} s") from None
+        if "value" in reply:
+            return reply["value"]
+        if reply.get("failure") == "memory":
+            raise TemplateRenderError(f"rendering needed over {self.limits.memory_mb} MiB")
+        raise TemplateRenderError(str(reply.get("render_error") or reply.get("message")))
+
     def _failure(self, reply: Mapping[str, Any], *, workflow_key: str) -> Exception:
         failure, message = reply.get("failure"), str(reply.get("message", ""))
         if failure == "memory":
@@ -285,7 +311,7 @@ class CompilePool:
             return GeneratedCodeInvalid(message)
         return CompileCrashedError(f"the compiler failed on this graph ({message}); {_SPLIT_HINT}")
 
-    async def _call(self, body: bytes) -> dict[str, Any]:
+    async def _call(self, body: bytes, *, timeout_s: float | None = None) -> dict[str, Any]:
         self._same_loop()
         if self._slots.locked() and self._waiting >= self.limits.max_waiting:
             raise CompilerBusyError(
@@ -299,16 +325,16 @@ class CompilePool:
             self._waiting -= 1
         try:
             child = self._idle.pop() if self._idle else await _Child.start(self._command)
-            return await self._exchange(child, body)
+            return await self._exchange(child, body, timeout_s or self.limits.timeout_s)
         finally:
             self._slots.release()
 
-    async def _exchange(self, child: _Child, body: bytes) -> dict[str, Any]:
+    async def _exchange(self, child: _Child, body: bytes, timeout_s: float) -> dict[str, Any]:
         try:
-            reply = await asyncio.wait_for(child.exchange(body), self.limits.timeout_s)
+            reply = await asyncio.wait_for(child.exchange(body), timeout_s)
         except TimeoutError:
             await child.kill()
-            raise CompileTimeoutError(self.limits.timeout_s) from None
+            raise CompileTimeoutError(timeout_s) from None
         except _ChildDied:
             ending = await child.ending()
             raise CompileCrashedError(

@@ -65,14 +65,16 @@ async def preview(
     *,
     bounds: RunBounds | None = None,
     compiler: CompilePool | None = None,
+    graph: dict[str, Any] | None = None,
 ) -> CompiledWorkflow:
-    """What the next version would be; nothing is stored. GraphInvalid lists the problems;
-    a graph the compiler's bounds stop raises a CompileError (``compiler``: by default
+    """What the next version would be, of the saved graph or of the draft ``graph``;
+    nothing is stored. GraphInvalid lists the problems; a graph the compiler's bounds stop
+    raises a CompileError (``compiler``: by default
     :func:`runloom.services.compile_pool.current`)."""
     workflow = await workflows.get_workflow(conn, workflow_id)
     options = await compile_options(conn, workflow, bounds=bounds)
     return await (compiler or compile_pool.current()).compile(
-        workflow.graph,
+        workflow.graph if graph is None else graph,
         workflow_key=workflow.key,
         version=(workflow.version or 0) + 1,
         options=options,
@@ -153,7 +155,11 @@ async def deploy_workflow(
         )
     assert plan.compiled is not None
     return await code.store_locked(
-        conn, workflow_id=workflow_id, compiled=plan.compiled, compiled_by=compiled_by
+        conn,
+        workflow_id=workflow_id,
+        compiled=plan.compiled,
+        compiled_by=compiled_by,
+        graph=plan.graph,
     )
 
 

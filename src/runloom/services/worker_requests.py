@@ -19,16 +19,18 @@ from uuid import UUID
 
 from runloom.db import service_session
 from runloom.db.pool import Pool
-from runloom.errors import RunloomError
+from runloom.errors import ConflictError, RunloomError
 from runloom.naming import CONTROL_CHANNEL
 from runloom.store import registry
 
 __all__ = [
     "ControlRequest",
+    "NothingDeployedError",
     "WorkerUnavailableError",
     "request_restart",
     "request_stop",
     "request_worker",
+    "require_deployed",
 ]
 
 # A manager that was (re)connecting when the first NOTIFY went out hears the next one.
@@ -38,6 +40,23 @@ _POLL_S = 0.1
 
 class WorkerUnavailableError(RunloomError):
     """No worker serving the requested code came up in time."""
+
+
+class NothingDeployedError(ConflictError):
+    """The project has no deployed workflow, so there is nothing for a worker to serve."""
+
+    def __init__(self, project_id: UUID) -> None:
+        super().__init__(
+            f"no workflow deployed yet: project {project_id} has no worker until one of its "
+            "workflows is built or deployed"
+        )
+        self.project_id = project_id
+
+
+def require_deployed(project_id: UUID, *, deployed_workflows: int) -> None:
+    """Refuse a start of a project's worker while no workflow of it is deployed."""
+    if deployed_workflows < 1:
+        raise NothingDeployedError(project_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
 
 from runloom import naming
 from runloom.compiler import CompiledWorkflow
@@ -38,6 +39,7 @@ __all__ = [
     "lock_workflow",
     "same_code",
     "store_compiled_code",
+    "version_graph",
 ]
 
 Conn = AsyncConnection[DictRow]
@@ -190,9 +192,17 @@ async def _make_active(conn: Conn, *, workflow_id: UUID, version: int) -> None:
 
 
 async def store_locked(
-    conn: Conn, *, workflow_id: UUID, compiled: CompiledWorkflow, compiled_by: UUID | None
+    conn: Conn,
+    *,
+    workflow_id: UUID,
+    compiled: CompiledWorkflow,
+    compiled_by: UUID | None,
+    graph: Mapping[str, Any] | None = None,
 ) -> StoredCode:
-    """:func:`store_compiled_code` for a caller that already holds :func:`lock_workflow`."""
+    """:func:`store_compiled_code` for a caller that already holds :func:`lock_workflow`.
+
+    ``graph`` (the graph ``compiled`` was compiled from) is kept with a new version; an
+    existing version, reused because its code is the same, keeps the graph it has."""
     label = str(compiled.version)
     cur = await conn.execute(
         sql("codestore_get_version"), {"workflow_id": workflow_id, "version": label}
@@ -217,6 +227,7 @@ async def store_locked(
                 "workflow_id": workflow_id,
                 "version": label,
                 "compiled_by": compiled_by,
+                "graph": None if graph is None else Jsonb(dict(graph)),
                 **{name: getattr(compiled, name) for name in CODE_FIELDS},
             },
         )
@@ -234,7 +245,12 @@ async def store_locked(
 
 
 async def store_compiled_code(
-    conn: Conn, *, workflow_id: UUID, compiled: CompiledWorkflow, compiled_by: UUID | None
+    conn: Conn,
+    *,
+    workflow_id: UUID,
+    compiled: CompiledWorkflow,
+    compiled_by: UUID | None,
+    graph: Mapping[str, Any] | None = None,
 ) -> StoredCode:
     """Store ``compiled`` as version ``compiled.version`` and make it the active one.
 
@@ -245,7 +261,7 @@ async def store_compiled_code(
     """
     await lock_workflow(conn, workflow_id)
     return await store_locked(
-        conn, workflow_id=workflow_id, compiled=compiled, compiled_by=compiled_by
+        conn, workflow_id=workflow_id, compiled=compiled, compiled_by=compiled_by, graph=graph
     )
 
 
@@ -294,7 +310,9 @@ async def list_versions(conn: Conn, *, workflow_id: UUID) -> list[CodeVersion]:
 
 
 async def activate_version(conn: Conn, *, workflow_id: UUID, version: int) -> StoredCode:
-    """Make a stored version the active one again (rollback); the others become inactive."""
+    """Make a stored version the active one again (rollback); the others become inactive.
+
+    The workflow's draft graph becomes the version's graph, when the version kept one."""
     workflow = await lock_workflow(conn, workflow_id)
     cur = await conn.execute(
         sql("codestore_activate"), {"workflow_id": workflow_id, "version": str(version)}
@@ -303,6 +321,8 @@ async def activate_version(conn: Conn, *, workflow_id: UUID, version: int) -> St
     if row is None:
         raise NotFoundError(f"workflow {workflow_id} has no version {version}")
     await _make_active(conn, workflow_id=workflow_id, version=version)
+    label = {"workflow_id": workflow_id, "version": str(version)}
+    await conn.execute(sql("codestore_restore_graph"), label)
     return StoredCode(
         code_id=row["id"],
         version=version,
@@ -337,3 +357,16 @@ async def load_workflows_for_project(
         )
         for row in await cur.fetchall()
     ]
+
+
+async def version_graph(conn: Conn, *, workflow_id: UUID, version: int) -> dict[str, Any] | None:
+    """The graph a version was compiled from; None for versions stored before graphs were
+    kept. NotFoundError if there is no such version (or it is not visible)."""
+    cur = await conn.execute(
+        sql("codestore_get_graph"), {"workflow_id": workflow_id, "version": str(version)}
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFoundError(f"workflow {workflow_id} has no version {version}")
+    graph: dict[str, Any] | None = row["graph"]
+    return graph

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from typing import Any
@@ -14,11 +15,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'invoice', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "invoice", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -28,12 +29,12 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('invoice', self._node_invoice, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('invoice', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("invoice", self._node_invoice, after=[("start", None)])
+        self._graph.spawn("end", self._node_end, after=[("invoice", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -52,8 +53,8 @@ class OrdersV3Workflow:
     async def _node_invoice(self) -> Any:
         """Node 'invoice': child_workflow."""
         return await workflow.execute_child_workflow(
-            'make-invoice@v4',
-            templates.render({'order': '{{ input.order_id }}'}, self._graph.scope()),
+            "make-invoice@v4",
+            templates.render({"order": "{{ input.order_id }}"}, self._graph.scope()),
         )
 
     async def _node_end(self) -> Any:

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from typing import Any
@@ -14,11 +15,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'is_big', 'big', 'small', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "is_big", "big", "small", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 5 nodes."""
 
@@ -28,14 +29,14 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('is_big', self._node_is_big, after=[('start', None)])
-        self._graph.spawn('big', self._node_big, after=[('is_big', 'true')])
-        self._graph.spawn('small', self._node_small, after=[('is_big', 'false')])
-        self._graph.spawn('end', self._node_end, after=[('big', None), ('small', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("is_big", self._node_is_big, after=[("start", None)])
+        self._graph.spawn("big", self._node_big, after=[("is_big", "true")])
+        self._graph.spawn("small", self._node_small, after=[("is_big", "false")])
+        self._graph.spawn("end", self._node_end, after=[("big", None), ("small", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -53,20 +54,20 @@ class OrdersV3Workflow:
 
     async def _node_is_big(self) -> Any:
         """Node 'is_big': condition."""
-        value = templates.evaluate('input.total > 100', self._graph.scope())
+        value = templates.evaluate("input.total > 100", self._graph.scope())
         return graph.Branch(bool(value), "true" if value else "false")
 
     async def _node_big(self) -> Any:
         """Node 'big': transform."""
-        return templates.render('big', self._graph.scope())
+        return templates.render("big", self._graph.scope())
 
     async def _node_small(self) -> Any:
         """Node 'small': transform."""
-        return templates.render('small', self._graph.scope())
+        return templates.render("small", self._graph.scope())
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.big or steps.small }}', self._graph.scope())
+        return templates.render("{{ steps.big or steps.small }}", self._graph.scope())
 
 
 WORKFLOWS = [OrdersV3Workflow]

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -13,13 +14,13 @@ from temporalio import workflow
 # The runtime is deterministic and stateless per run; passing it through avoids
 # re-importing Jinja2 in the sandbox for every run.
 with workflow.unsafe.imports_passed_through():
-    from runloom_runtime import graph, templates
+    from runloom_runtime import graph
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'cool_off', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "cool_off", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -29,12 +30,12 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('cool_off', self._node_cool_off, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('cool_off', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("cool_off", self._node_cool_off, after=[("start", None)])
+        self._graph.spawn("end", self._node_end, after=[("cool_off", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:

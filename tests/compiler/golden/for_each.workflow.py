@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'notify_each', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "notify_each", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -30,12 +31,14 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('notify_each', self._node_notify_each, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('notify_each', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn(
+            "notify_each", self._node_notify_each, after=[("start", None)]
+        )
+        self._graph.spawn("end", self._node_end, after=[("notify_each", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -53,23 +56,23 @@ class OrdersV3Workflow:
 
     async def _node_notify_each(self) -> Any:
         """Node 'notify_each': for_each."""
-        value = templates.evaluate('input.customers', self._graph.scope())
-        items = graph.as_items(value, node_id='notify_each')
+        value = templates.evaluate("input.customers", self._graph.scope())
+        items = graph.as_items(value, node_id="notify_each")
 
         async def step(index: int, item: Any) -> Any:
             request = templates.render(
                 {
-                    'method': 'POST',
-                    'url': 'https://mail.example/send',
-                    'headers': {},
-                    'body': {'to': '{{ item.email }}'},
-                    'timeout_s': 30.0,
-                    'fail_on_status': True,
+                    "method": "POST",
+                    "url": "https://mail.example/send",
+                    "headers": {},
+                    "body": {"to": "{{ item.email }}"},
+                    "timeout_s": 30.0,
+                    "fail_on_status": True,
                 },
                 self._graph.scope(item=item, index=index),
             )
             result = await workflow.execute_activity(
-                'orders@v3.notify_each',
+                "orders@v3.notify_each",
                 request,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'invert', 'zero', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "invert", "zero", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 4 nodes."""
 
@@ -30,15 +31,17 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        # An edge labelled "error" is taken when its node fails after its retries; the
-        # run goes on there (with `error` in scope) instead of failing.
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('invert', self._node_invert, after=[('start', None)])
-        self._graph.spawn('zero', self._node_zero, after=[('invert', 'error')])
-        self._graph.spawn('end', self._node_end, after=[('invert', None), ('zero', None)])
+        # An edge labelled "error" is taken when its node fails after its retries;
+        # the run goes on there (with `error` in scope) instead of failing.
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("invert", self._node_invert, after=[("start", None)])
+        self._graph.spawn("zero", self._node_zero, after=[("invert", "error")])
+        self._graph.spawn(
+            "end", self._node_end, after=[("invert", None), ("zero", None)]
+        )
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -56,8 +59,8 @@ class OrdersV3Workflow:
 
     async def _node_invert(self) -> Any:
         """Node 'invert': for_each."""
-        value = templates.evaluate('input.xs', self._graph.scope())
-        items = graph.as_items(value, node_id='invert')
+        value = templates.evaluate("input.xs", self._graph.scope())
+        items = graph.as_items(value, node_id="invert")
 
         async def step(index: int, item: Any) -> Any:
             args = {
@@ -68,7 +71,7 @@ class OrdersV3Workflow:
                 "error": self._graph.error(),
             }
             result = await workflow.execute_activity(
-                'orders@v3.invert',
+                "orders@v3.invert",
                 args,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(maximum_attempts=1),
@@ -79,11 +82,11 @@ class OrdersV3Workflow:
 
     async def _node_zero(self) -> Any:
         """Node 'zero': transform."""
-        return templates.render('{{ error.type }}', self._graph.scope())
+        return templates.render("{{ error.type }}", self._graph.scope())
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.invert or steps.zero }}', self._graph.scope())
+        return templates.render("{{ steps.invert or steps.zero }}", self._graph.scope())
 
 
 WORKFLOWS = [OrdersV3Workflow]

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'square', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "square", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -30,12 +31,12 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('square', self._node_square, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('square', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("square", self._node_square, after=[("start", None)])
+        self._graph.spawn("end", self._node_end, after=[("square", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -53,13 +54,18 @@ class OrdersV3Workflow:
 
     async def _node_square(self) -> Any:
         """Node 'square': for_each."""
-        value = templates.evaluate('input.xs', self._graph.scope())
-        items = graph.as_items(value, node_id='square')
+        value = templates.evaluate("input.xs", self._graph.scope())
+        items = graph.as_items(value, node_id="square")
 
         async def step(index: int, item: Any) -> Any:
             result = await workflow.execute_activity(
-                'orders@v3.square',
-                {"input": self._graph.input, "steps": self._graph.steps, "item": item, "index": index},
+                "orders@v3.square",
+                {
+                    "input": self._graph.input,
+                    "steps": self._graph.steps,
+                    "item": item,
+                    "index": index,
+                },
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(maximum_attempts=1),
             )

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'fetch', 'fallback', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "fetch", "fallback", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 4 nodes."""
 
@@ -30,15 +31,17 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        # An edge labelled "error" is taken when its node fails after its retries; the
-        # run goes on there (with `error` in scope) instead of failing.
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('fetch', self._node_fetch, after=[('start', None)])
-        self._graph.spawn('fallback', self._node_fallback, after=[('fetch', 'error')])
-        self._graph.spawn('end', self._node_end, after=[('fetch', None), ('fallback', None)])
+        # An edge labelled "error" is taken when its node fails after its retries;
+        # the run goes on there (with `error` in scope) instead of failing.
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("fetch", self._node_fetch, after=[("start", None)])
+        self._graph.spawn("fallback", self._node_fallback, after=[("fetch", "error")])
+        self._graph.spawn(
+            "end", self._node_end, after=[("fetch", None), ("fallback", None)]
+        )
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -58,17 +61,17 @@ class OrdersV3Workflow:
         """Node 'fetch': http_request."""
         request = templates.render(
             {
-                'method': 'GET',
-                'url': 'https://shop.example/orders/{{ input.order_id }}',
-                'headers': {},
-                'body': None,
-                'timeout_s': 30.0,
-                'fail_on_status': True,
+                "method": "GET",
+                "url": "https://shop.example/orders/{{ input.order_id }}",
+                "headers": {},
+                "body": None,
+                "timeout_s": 30.0,
+                "fail_on_status": True,
             },
             self._graph.scope(),
         )
         result = await workflow.execute_activity(
-            'orders@v3.fetch',
+            "orders@v3.fetch",
             request,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(
@@ -77,22 +80,24 @@ class OrdersV3Workflow:
                 maximum_attempts=2,
             ),
         )
-        return self._graph.record_attempt('fetch', result)
+        return self._graph.record_attempt("fetch", result)
 
     async def _node_fallback(self) -> Any:
         """Node 'fallback': transform."""
         return templates.render(
             {
-                'failed': '{{ error.node_id }}',
-                'kind': '{{ error.type }}',
-                'why': '{{ error.message }}',
+                "failed": "{{ error.node_id }}",
+                "kind": "{{ error.type }}",
+                "why": "{{ error.message }}",
             },
             self._graph.scope(),
         )
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.fallback or steps.fetch.body }}', self._graph.scope())
+        return templates.render(
+            "{{ steps.fallback or steps.fetch.body }}", self._graph.scope()
+        )
 
 
 WORKFLOWS = [OrdersV3Workflow]

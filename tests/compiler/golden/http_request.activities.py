@@ -1,8 +1,8 @@
-"""Activities of workflow 'orders' version 3, compiled by runloom.
+"""Activities of workflow 'orders' version 3, by runloom.
 
-Each node gets its own activity type (<workflow>@v<version>.<node id>) so that statistics
-can be kept per node. Python node code is kept as a string and compiled by
-runloom_runtime.python_node when the activity runs.
+Each node gets its own activity type (<workflow>@v<version>.<node id>) so that
+statistics can be kept per node. Python node code is kept as a string and
+compiled by runloom_runtime.python_node when the activity runs.
 """
 
 from typing import Any
@@ -12,7 +12,7 @@ from temporalio import activity
 from runloom_runtime import http
 
 
-@activity.defn(name='orders@v3.fetch_order')
+@activity.defn(name="orders@v3.fetch_order")
 async def fetch_order_activity(request: dict[str, Any]) -> dict[str, Any]:
     """HTTP request of node 'fetch_order', rendered by the workflow."""
     return await http.perform(request)

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'fetch_order', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "fetch_order", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -30,12 +31,14 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('fetch_order', self._node_fetch_order, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('fetch_order', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn(
+            "fetch_order", self._node_fetch_order, after=[("start", None)]
+        )
+        self._graph.spawn("end", self._node_end, after=[("fetch_order", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -55,17 +58,17 @@ class OrdersV3Workflow:
         """Node 'fetch_order' ('Fetch the order'): http_request."""
         request = templates.render(
             {
-                'method': 'POST',
-                'url': 'https://shop.example/orders/{{ input.order_id }}',
-                'headers': {'authorization': 'Bearer {{ input.token }}'},
-                'body': {'expand': ['lines'], 'note': 'from runloom'},
-                'timeout_s': 10.0,
-                'fail_on_status': True,
+                "method": "POST",
+                "url": "https://shop.example/orders/{{ input.order_id }}",
+                "headers": {"authorization": "Bearer {{ input.token }}"},
+                "body": {"expand": ["lines"], "note": "from runloom"},
+                "timeout_s": 10.0,
+                "fail_on_status": True,
             },
             self._graph.scope(),
         )
         result = await workflow.execute_activity(
-            'orders@v3.fetch_order',
+            "orders@v3.fetch_order",
             request,
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=timedelta(seconds=300),
@@ -76,11 +79,11 @@ class OrdersV3Workflow:
                 maximum_interval=timedelta(seconds=30),
             ),
         )
-        return self._graph.record_attempt('fetch_order', result)
+        return self._graph.record_attempt("fetch_order", result)
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.fetch_order.body }}', self._graph.scope())
+        return templates.render("{{ steps.fetch_order.body }}", self._graph.scope())
 
 
 WORKFLOWS = [OrdersV3Workflow]

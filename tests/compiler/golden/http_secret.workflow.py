@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'login', 'fetch_order', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "login", "fetch_order", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 4 nodes."""
 
@@ -30,13 +31,15 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('login', self._node_login, after=[('start', None)])
-        self._graph.spawn('fetch_order', self._node_fetch_order, after=[('login', None)])
-        self._graph.spawn('end', self._node_end, after=[('fetch_order', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("login", self._node_login, after=[("start", None)])
+        self._graph.spawn(
+            "fetch_order", self._node_fetch_order, after=[("login", None)]
+        )
+        self._graph.spawn("end", self._node_end, after=[("fetch_order", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -54,15 +57,16 @@ class OrdersV3Workflow:
 
     async def _node_login(self) -> Any:
         """Node 'login': transform."""
-        return templates.render({'user': '{{ input.user }}'}, self._graph.scope())
+        return templates.render({"user": "{{ input.user }}"}, self._graph.scope())
 
     async def _node_fetch_order(self) -> Any:
         """Node 'fetch_order': http_request."""
-        # Its templates read secrets, so the activity renders them: it gets the part of
-        # the run they read and fetches the secrets itself; no value passes through here.
-        scope = self._graph.narrow_scope(['input', 'steps'], steps=['login'])
+        # Its templates read secrets, so the activity renders them: it gets the
+        # part of the run they read and fetches the secrets itself; no value passes
+        # through here.
+        scope = self._graph.narrow_scope(["input", "steps"], steps=["login"])
         result = await workflow.execute_activity(
-            'orders@v3.fetch_order',
+            "orders@v3.fetch_order",
             scope,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(
@@ -71,11 +75,11 @@ class OrdersV3Workflow:
                 maximum_attempts=3,
             ),
         )
-        return self._graph.record_attempt('fetch_order', result)
+        return self._graph.record_attempt("fetch_order", result)
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.fetch_order.body }}', self._graph.scope())
+        return templates.render("{{ steps.fetch_order.body }}", self._graph.scope())
 
 
 WORKFLOWS = [OrdersV3Workflow]

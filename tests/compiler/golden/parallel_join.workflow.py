@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from typing import Any
@@ -14,11 +15,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'left', 'right', 'join', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "left", "right", "join", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 5 nodes."""
 
@@ -28,14 +29,16 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('left', self._node_left, after=[('start', None)])
-        self._graph.spawn('right', self._node_right, after=[('start', None)])
-        self._graph.spawn('join', self._node_join, after=[('left', None), ('right', None)])
-        self._graph.spawn('end', self._node_end, after=[('join', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("left", self._node_left, after=[("start", None)])
+        self._graph.spawn("right", self._node_right, after=[("start", None)])
+        self._graph.spawn(
+            "join", self._node_join, after=[("left", None), ("right", None)]
+        )
+        self._graph.spawn("end", self._node_end, after=[("join", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -53,15 +56,17 @@ class OrdersV3Workflow:
 
     async def _node_left(self) -> Any:
         """Node 'left': transform."""
-        return templates.render('{{ input.a }}', self._graph.scope())
+        return templates.render("{{ input.a }}", self._graph.scope())
 
     async def _node_right(self) -> Any:
         """Node 'right': transform."""
-        return templates.render('{{ input.b }}', self._graph.scope())
+        return templates.render("{{ input.b }}", self._graph.scope())
 
     async def _node_join(self) -> Any:
         """Node 'join': transform."""
-        return templates.render({'sum': '{{ steps.left + steps.right }}'}, self._graph.scope())
+        return templates.render(
+            {"sum": "{{ steps.left + steps.right }}"}, self._graph.scope()
+        )
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""

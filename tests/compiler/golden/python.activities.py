@@ -1,8 +1,8 @@
-"""Activities of workflow 'orders' version 3, compiled by runloom.
+"""Activities of workflow 'orders' version 3, by runloom.
 
-Each node gets its own activity type (<workflow>@v<version>.<node id>) so that statistics
-can be kept per node. Python node code is kept as a string and compiled by
-runloom_runtime.python_node when the activity runs.
+Each node gets its own activity type (<workflow>@v<version>.<node id>) so that
+statistics can be kept per node. Python node code is kept as a string and
+compiled by runloom_runtime.python_node when the activity runs.
 """
 
 from typing import Any
@@ -15,10 +15,10 @@ from runloom_runtime import python_node
 SCORE_CODE = "lines = input['lines']\nreturn {'score': sum(l['qty'] for l in lines)}"
 
 
-@activity.defn(name='orders@v3.score')
+@activity.defn(name="orders@v3.score")
 async def score_activity(args: dict[str, Any]) -> dict[str, Any]:
     """Python code of node 'score'."""
-    return await python_node.run(SCORE_CODE, args, node_id='score')
+    return await python_node.run(SCORE_CODE, args, node_id="score")
 
 
 ACTIVITIES: list[Any] = [score_activity]

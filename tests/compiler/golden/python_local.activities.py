@@ -1,8 +1,8 @@
-"""Activities of workflow 'orders' version 3, compiled by runloom.
+"""Activities of workflow 'orders' version 3, by runloom.
 
-Each node gets its own activity type (<workflow>@v<version>.<node id>) so that statistics
-can be kept per node. Python node code is kept as a string and compiled by
-runloom_runtime.python_node when the activity runs.
+Each node gets its own activity type (<workflow>@v<version>.<node id>) so that
+statistics can be kept per node. Python node code is kept as a string and
+compiled by runloom_runtime.python_node when the activity runs.
 """
 
 from typing import Any
@@ -12,13 +12,13 @@ from temporalio import activity
 from runloom_runtime import python_node
 
 # Code of node 'quick'.
-QUICK_CODE = 'return len(input)'
+QUICK_CODE = "return len(input)"
 
 
-@activity.defn(name='orders@v3.quick')
+@activity.defn(name="orders@v3.quick")
 async def quick_activity(args: dict[str, Any]) -> dict[str, Any]:
     """Python code of node 'quick'."""
-    return await python_node.run(QUICK_CODE, args, node_id='quick')
+    return await python_node.run(QUICK_CODE, args, node_id="quick")
 
 
 ACTIVITIES: list[Any] = [quick_activity]

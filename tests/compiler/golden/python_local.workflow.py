@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -14,13 +15,13 @@ from temporalio.common import RetryPolicy
 # The runtime is deterministic and stateless per run; passing it through avoids
 # re-importing Jinja2 in the sandbox for every run.
 with workflow.unsafe.imports_passed_through():
-    from runloom_runtime import graph, templates
+    from runloom_runtime import graph
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'quick', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "quick", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -30,12 +31,12 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('quick', self._node_quick, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('quick', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("quick", self._node_quick, after=[("start", None)])
+        self._graph.spawn("end", self._node_end, after=[("quick", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -54,12 +55,12 @@ class OrdersV3Workflow:
     async def _node_quick(self) -> Any:
         """Node 'quick': python."""
         result = await workflow.execute_local_activity(
-            'orders@v3.quick',
+            "orders@v3.quick",
             {"input": self._graph.input, "steps": self._graph.steps},
             start_to_close_timeout=timedelta(seconds=5),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
-        return self._graph.record_attempt('quick', result)
+        return self._graph.record_attempt("quick", result)
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""

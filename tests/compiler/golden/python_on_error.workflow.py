@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'charge', 'receipt', 'apologise', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "charge", "receipt", "apologise", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 5 nodes."""
 
@@ -30,16 +31,20 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        # An edge labelled "error" is taken when its node fails after its retries; the
-        # run goes on there (with `error` in scope) instead of failing.
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('charge', self._node_charge, after=[('start', None)])
-        self._graph.spawn('receipt', self._node_receipt, after=[('charge', None)])
-        self._graph.spawn('apologise', self._node_apologise, after=[('charge', 'error')])
-        self._graph.spawn('end', self._node_end, after=[('receipt', None), ('apologise', None)])
+        # An edge labelled "error" is taken when its node fails after its retries;
+        # the run goes on there (with `error` in scope) instead of failing.
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("charge", self._node_charge, after=[("start", None)])
+        self._graph.spawn("receipt", self._node_receipt, after=[("charge", None)])
+        self._graph.spawn(
+            "apologise", self._node_apologise, after=[("charge", "error")]
+        )
+        self._graph.spawn(
+            "end", self._node_end, after=[("receipt", None), ("apologise", None)]
+        )
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -63,16 +68,16 @@ class OrdersV3Workflow:
             "error": self._graph.error(),
         }
         result = await workflow.execute_activity(
-            'orders@v3.charge',
+            "orders@v3.charge",
             args,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
-        return self._graph.record_attempt('charge', result)
+        return self._graph.record_attempt("charge", result)
 
     async def _node_receipt(self) -> Any:
         """Node 'receipt': transform."""
-        return templates.render('paid', self._graph.scope())
+        return templates.render("paid", self._graph.scope())
 
     async def _node_apologise(self) -> Any:
         """Node 'apologise': python."""
@@ -82,17 +87,20 @@ class OrdersV3Workflow:
             "error": self._graph.error(),
         }
         result = await workflow.execute_activity(
-            'orders@v3.apologise',
+            "orders@v3.apologise",
             args,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
-        return self._graph.record_attempt('apologise', result)
+        return self._graph.record_attempt("apologise", result)
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
         return templates.render(
-            {'result': '{{ steps.receipt or steps.apologise }}', 'error': '{{ error }}'},
+            {
+                "result": "{{ steps.receipt or steps.apologise }}",
+                "error": "{{ error }}",
+            },
             self._graph.scope(),
         )
 

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from datetime import timedelta
@@ -16,11 +17,11 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'sign', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "sign", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 3 nodes."""
 
@@ -30,12 +31,12 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('sign', self._node_sign, after=[('start', None)])
-        self._graph.spawn('end', self._node_end, after=[('sign', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("sign", self._node_sign, after=[("start", None)])
+        self._graph.spawn("end", self._node_end, after=[("sign", None)])
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -53,11 +54,12 @@ class OrdersV3Workflow:
 
     async def _node_sign(self) -> Any:
         """Node 'sign': transform."""
-        # Its templates read secrets, so the activity renders them: it gets the part of
-        # the run they read and fetches the secrets itself; no value passes through here.
-        scope = self._graph.narrow_scope(['input'])
+        # Its templates read secrets, so the activity renders them: it gets the
+        # part of the run they read and fetches the secrets itself; no value passes
+        # through here.
+        scope = self._graph.narrow_scope(["input"])
         result = await workflow.execute_activity(
-            'orders@v3.sign',
+            "orders@v3.sign",
             scope,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(
@@ -66,11 +68,11 @@ class OrdersV3Workflow:
                 maximum_attempts=3,
             ),
         )
-        return self._graph.record_attempt('sign', result)
+        return self._graph.record_attempt("sign", result)
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.sign }}', self._graph.scope())
+        return templates.render("{{ steps.sign }}", self._graph.scope())
 
 
 WORKFLOWS = [OrdersV3Workflow]

@@ -1,8 +1,9 @@
-"""Workflow 'orders' version 3, compiled by runloom.
+"""Workflow 'orders' version 3, by runloom.
 
-Temporal workflow type 'orders@v3'. Every node runs as an asyncio task
-that waits for its predecessors (see runloom_runtime.graph for the branch and join
-rules); activities are called by type name, so this module never imports them.
+Temporal workflow type 'orders@v3'. Every node runs as an
+asyncio task that waits for its predecessors (see runloom_runtime.graph for the
+branch and join rules); activities are called by type name, so this module never
+imports them.
 """
 
 from collections.abc import Sequence
@@ -17,11 +18,11 @@ from temporalio.common import RawValue
 with workflow.unsafe.imports_passed_through():
     from runloom_runtime import graph, templates
 
-WORKFLOW_TYPE = 'orders@v3'
-NODE_IDS = ['start', 'approval', 'reminder', 'end']
+WORKFLOW_TYPE = "orders@v3"
+NODE_IDS = ["start", "approval", "reminder", "end"]
 
 
-@workflow.defn(name='orders@v3')
+@workflow.defn(name="orders@v3")
 class OrdersV3Workflow:
     """Graph 'orders' v3: 4 nodes."""
 
@@ -32,13 +33,17 @@ class OrdersV3Workflow:
     @workflow.run
     async def run(self, input: dict[str, Any]) -> Any:
         self._graph.input = input
-        self._graph.spawn('start', self._node_start)
-        self._graph.spawn('approval', self._node_approval, after=[('start', None)])
-        self._graph.spawn('reminder', self._node_reminder, after=[('approval', 'timeout')])
-        self._graph.spawn('end', self._node_end, after=[('approval', None), ('reminder', None)])
+        self._graph.spawn("start", self._node_start)
+        self._graph.spawn("approval", self._node_approval, after=[("start", None)])
+        self._graph.spawn(
+            "reminder", self._node_reminder, after=[("approval", "timeout")]
+        )
+        self._graph.spawn(
+            "end", self._node_end, after=[("approval", None), ("reminder", None)]
+        )
         await self._graph.wait()
         # A skipped end node (every path to it was not taken) yields None.
-        return self._graph.output('end')
+        return self._graph.output("end")
 
     @workflow.query(name="node_states")
     def node_states(self) -> dict[str, dict[str, Any]]:
@@ -53,7 +58,9 @@ class OrdersV3Workflow:
     @workflow.signal(dynamic=True)
     def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
         """Queue every signal's payload; wait_for_signal nodes take them in order."""
-        payload = workflow.payload_converter().from_payload(args[0].payload) if args else None
+        payload = (
+            workflow.payload_converter().from_payload(args[0].payload) if args else None
+        )
         self._signals.setdefault(name, []).append(payload)
 
     async def _node_start(self) -> Any:
@@ -62,10 +69,11 @@ class OrdersV3Workflow:
 
     async def _node_approval(self) -> Any:
         """Node 'approval': wait_for_signal."""
-        signal = 'approve'
+        signal = "approve"
         try:
             await workflow.wait_condition(
-                lambda: bool(self._signals.get(signal)), timeout=timedelta(seconds=86400)
+                lambda: bool(self._signals.get(signal)),
+                timeout=timedelta(seconds=86400),
             )
         except TimeoutError:
             # Take the edges labelled "timeout".
@@ -74,11 +82,13 @@ class OrdersV3Workflow:
 
     async def _node_reminder(self) -> Any:
         """Node 'reminder': transform."""
-        return templates.render('timed out', self._graph.scope())
+        return templates.render("timed out", self._graph.scope())
 
     async def _node_end(self) -> Any:
         """Node 'end': end."""
-        return templates.render('{{ steps.approval or steps.reminder }}', self._graph.scope())
+        return templates.render(
+            "{{ steps.approval or steps.reminder }}", self._graph.scope()
+        )
 
 
 WORKFLOWS = [OrdersV3Workflow]

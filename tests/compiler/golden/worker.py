@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 import activities
 import workflow
 
-DEFAULT_TASK_QUEUE = 'orders'
+DEFAULT_TASK_QUEUE = "orders"
 
 
 async def main() -> None:
@@ -27,7 +27,13 @@ async def main() -> None:
         workflows=workflow.WORKFLOWS,
         activities=activities.ACTIVITIES,
     )
-    print("worker for", workflow.WORKFLOW_TYPE, "polling task queue", task_queue, flush=True)
+    print(
+        "worker for",
+        workflow.WORKFLOW_TYPE,
+        "polling task queue",
+        task_queue,
+        flush=True,
+    )
     await worker.run()
 
 

@@ -156,8 +156,9 @@ export function buildWorkflow(id: string, input: unknown): Promise<BuildResponse
   return api.post<BuildResponse>(`/api/workflows/${id}/build`, { input });
 }
 
-export function compileWorkflow(id: string): Promise<unknown> {
-  return api.post<unknown>(`/api/workflows/${id}/compile`);
+/** Compiles `graph` (the builder's draft; else the saved graph) without storing anything. */
+export function compileWorkflow(id: string, graph?: Graph): Promise<unknown> {
+  return api.post<unknown>(`/api/workflows/${id}/compile`, graph ? { graph } : {});
 }
 
 export function useVersions(id: string | undefined) {

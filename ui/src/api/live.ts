@@ -2,7 +2,7 @@
 // as a fallback when the stream cannot be opened or drops.
 import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { getToken } from "./client";
+import { api } from "./client";
 import { keys, useExecution } from "./hooks";
 import type { Execution } from "./types";
 import { isTerminal } from "../lib/status";
@@ -42,34 +42,44 @@ export function useLiveExecution(id: string | null | undefined): {
         void qc.invalidateQueries({ queryKey: keys.execution(id) });
       }, 1500);
     };
-    const token = getToken() ?? "";
-    const source = new EventSource(`/api/executions/${id}/events?access_token=${encodeURIComponent(token)}`);
-    source.addEventListener("open", () => setLive("live"));
-    source.addEventListener("execution", (event) => {
-      try {
-        const data = JSON.parse((event as MessageEvent<string>).data) as Execution | { execution: Execution };
-        const execution = "execution" in data ? data.execution : data;
-        qc.setQueryData(keys.execution(id), execution);
-        setLive("live");
-      } catch {
-        // A malformed event: the next one or the poll will bring the state.
-      }
-    });
-    source.addEventListener("end", () => {
-      closed = true;
-      source.close();
-      setLive("ended");
-      void qc.invalidateQueries({ queryKey: keys.execution(id) });
-      void qc.invalidateQueries({ queryKey: ["executions"] });
-    });
-    source.addEventListener("error", () => {
+    const stream: { source: EventSource | null } = { source: null };
+    const follow = (ticket: string) => {
       if (closed) return;
-      source.close();
-      startPolling();
-    });
+      const es = new EventSource(`/api/executions/${id}/events?ticket=${encodeURIComponent(ticket)}`);
+      stream.source = es;
+      es.addEventListener("open", () => setLive("live"));
+      es.addEventListener("execution", (event) => {
+        try {
+          const data = JSON.parse((event as MessageEvent<string>).data) as Execution | { execution: Execution };
+          const execution = "execution" in data ? data.execution : data;
+          qc.setQueryData(keys.execution(id), execution);
+          setLive("live");
+        } catch {
+          // A malformed event: the next one or the poll will bring the state.
+        }
+      });
+      es.addEventListener("end", () => {
+        closed = true;
+        es.close();
+        setLive("ended");
+        void qc.invalidateQueries({ queryKey: keys.execution(id) });
+        void qc.invalidateQueries({ queryKey: ["executions"] });
+      });
+      es.addEventListener("error", () => {
+        if (closed) return;
+        es.close();
+        startPolling();
+      });
+    };
+    // The login token never goes into a URL: a single-use ticket, asked for with the
+    // Authorization header, opens the stream.
+    api
+      .post<{ ticket: string }>(`/api/executions/${id}/stream-ticket`)
+      .then((r) => follow(r.ticket))
+      .catch(() => startPolling());
     return () => {
       closed = true;
-      source.close();
+      stream.source?.close();
       if (pollTimer) clearInterval(pollTimer);
     };
   }, [id, qc, terminal]);

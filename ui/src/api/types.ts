@@ -41,6 +41,8 @@ export interface Project {
   avg_execution_duration_ms: number | null;
   last_execution_at: string | null;
   workflow_count: number | null;
+  /** Workflows with an active version; 0: the project has no worker to start. */
+  deployed_workflow_count?: number;
   workers?: Worker[];
 }
 

@@ -2,7 +2,15 @@ import { useEffect, useMemo, useState } from "react";
 import type { Branch, RetryPolicy, Workflow } from "../api/types";
 import { ERROR_HANDLE, ERROR_LABEL, hasErrorHandle, isErrorEdge, type StepData, type StepEdge, type StepNode } from "../lib/graph";
 import { formatFieldValue, parseJson, parseTemplateField } from "../lib/json";
+import { problemsOfField, type HumanProblem } from "../lib/problems";
 import { NODE_TYPES, validNodeId, type FieldSpec } from "../lib/nodeTypes";
+import type { EditorMode, ScopeInfo } from "../lib/templateScope";
+import { CodeEditor } from "../components/CodeEditor";
+import { useNodeScope } from "./editorScope";
+import { TemplatePreview } from "./TemplatePreview";
+import { TESTABLE, TestStep } from "./TestStep";
+import { useRenameStableKey } from "./stableKey";
+import { connectTargets } from "../lib/connectTargets";
 
 export interface SidePanelProps {
   node: StepNode | null;
@@ -17,6 +25,8 @@ export interface SidePanelProps {
   onDeleteEdge: (id: string) => void;
   onConnect: (source: string, target: string, branch: Branch | "next" | "error" | null) => void;
   onChangeEdgeKind: (id: string, kind: "normal" | "error") => void;
+  /** Compile problems in a person's words: each is shown under the field it concerns. */
+  problems?: HumanProblem[];
 }
 
 /** Ids of the nodes that run before `id`: what `steps.<id>` can refer to. */
@@ -38,7 +48,8 @@ export function upstreamOf(id: string, edges: { source: string; target: string }
 
 export function SidePanel(props: SidePanelProps) {
   const { node, edge } = props;
-  if (node) return <NodePanel key={node.id} {...props} node={node} />;
+  const [panelKey, onRenameNode] = useRenameStableKey(node?.id ?? null, props.onRenameNode);
+  if (node) return <NodePanel key={panelKey} {...props} onRenameNode={onRenameNode} node={node} />;
   if (edge) {
     const source = props.nodes.find((n) => n.id === edge.source);
     const errorCapable = source ? hasErrorHandle(source.data.kind) : false;
@@ -122,9 +133,15 @@ function NodePanel({
   onDeleteNode,
   onDeleteEdge,
   onConnect,
+  problems = [],
 }: SidePanelProps & { node: StepNode }) {
   const spec = NODE_TYPES[node.data.kind];
+  const mine = problems.filter((p) => p.nodeId === node.id);
+  const fieldKeys = new Set(spec.fields.map((f) => f.key));
+  const shownElsewhere = (p: HumanProblem) => p.field !== null && (fieldKeys.has(p.field) || (spec.activity && (p.field === "timeout_s" || p.field.startsWith("retry"))));
+  const general = mine.filter((p) => !shownElsewhere(p));
   const upstream = useMemo(() => upstreamOf(node.id, edges), [node.id, edges]);
+  const scope = useNodeScope(currentWorkflowId, node, nodes, edges);
   const errorSources = edges.filter((e) => e.target === node.id && isErrorEdge(e)).map((e) => e.source);
   const setConfig = (key: string, value: unknown) => {
     const config = { ...node.data.config };
@@ -138,11 +155,22 @@ function NodePanel({
         <span aria-hidden>{spec.icon}</span> {spec.label}
       </h2>
       <p className="muted small">{spec.description}</p>
+      {general.length > 0 && (
+        <ul className="panel-problems" aria-label={`Problems of ${node.id}`}>
+          {general.map((p, i) => (
+            <li key={i} className="field-problem" title={p.original}>
+              {p.text}
+            </li>
+          ))}
+        </ul>
+      )}
       <RenameField id={node.id} taken={nodes.map((n) => n.id)} onRename={(newId) => onRenameNode(node.id, newId)} />
       {spec.fields.map((f) => (
         <ConfigField
           key={f.key}
           nodeId={node.id}
+          problems={problemsOfField(mine, node.id, f.key)}
+          scope={scope}
           field={f}
           value={node.data.config[f.key]}
           onChange={(v) => setConfig(f.key, v)}
@@ -174,7 +202,9 @@ function NodePanel({
           )}
         </div>
       )}
+      {TESTABLE.has(node.data.kind) && <TestStep workflowId={currentWorkflowId} node={node} scope={scope} />}
       {spec.activity && <ActivityOptions node={node} onChangeNode={onChangeNode} />}
+      {spec.activity && <FieldProblems id={`${node.id}-activity-problems`} problems={mine.filter((p) => p.field === "timeout_s" || (p.field ?? "").startsWith("retry"))} />}
       {spec.outputs.length > 0 && (
         <ConnectForm node={node} nodes={nodes} edges={edges} onConnect={onConnect} onDeleteEdge={onDeleteEdge} />
       )}
@@ -225,8 +255,24 @@ function RenameField({ id, taken, onRename }: { id: string; taken: string[]; onR
   );
 }
 
+/** Compile problems of one field, under it, in a person's words (the compiler's on hover). */
+function FieldProblems({ id, problems }: { id: string; problems: HumanProblem[] }) {
+  if (problems.length === 0) return null;
+  return (
+    <span id={id} className="field-problems">
+      {problems.map((p, i) => (
+        <span key={i} className="field-problem" title={p.original} data-original={p.original}>
+          {p.text}
+        </span>
+      ))}
+    </span>
+  );
+}
+
 interface ConfigFieldProps {
   nodeId: string;
+  problems?: HumanProblem[];
+  scope?: ScopeInfo;
   field: FieldSpec;
   value: unknown;
   onChange: (v: unknown) => void;
@@ -250,7 +296,14 @@ function ConfigField(props: ConfigFieldProps) {
   return <TextConfigField {...props} />;
 }
 
-function TextConfigField({ nodeId, field, value, onChange, workflows }: ConfigFieldProps) {
+/** The code editor a field gets, if any: python code, templates, expressions. */
+function editorModeOf(field: FieldSpec): EditorMode | null {
+  if (field.kind === "code") return "python";
+  if (field.kind === "template" || field.kind === "json") return "template";
+  return field.kind === "text" && field.editor ? field.editor : null;
+}
+
+function TextConfigField({ nodeId, field, value, onChange, workflows, problems = [], scope }: ConfigFieldProps) {
   const inputId = `field-${nodeId}-${field.key}`;
   const [text, setText] = useState(() => formatFieldValue(value));
   const [error, setError] = useState<string | null>(null);
@@ -275,14 +328,37 @@ function TextConfigField({ nodeId, field, value, onChange, workflows }: ConfigFi
     }
   };
 
-  const describedBy = [field.help ? `${inputId}-help` : "", error ? `${inputId}-error` : ""].filter(Boolean).join(" ");
+  const mode = editorModeOf(field);
+  const problemText = problems.map((p) => p.original).join("\n");
+  const editorProblems = useMemo(() => (problemText ? problemText.split("\n").map((message) => ({ message })) : []), [problemText]);
+  const multiLine = mode !== null && field.kind !== "text";
+  const describedBy = [field.help ? `${inputId}-help` : "", multiLine ? `${inputId}-keys` : "", error ? `${inputId}-error` : "", problems.length > 0 ? `${inputId}-problems` : ""]
+    .filter(Boolean)
+    .join(" ");
   const common = {
     id: inputId,
-    "aria-invalid": error ? true : undefined,
+    "aria-invalid": error || problems.length > 0 ? true : undefined,
     "aria-describedby": describedBy || undefined,
   };
   let control: React.ReactNode;
-  switch (field.kind) {
+  switch (mode ? "editor" : field.kind) {
+    case "editor":
+      control = (
+        <CodeEditor
+          id={inputId}
+          label={field.label}
+          describedBy={describedBy || undefined}
+          value={text}
+          onChange={update}
+          mode={mode as EditorMode}
+          singleLine={!multiLine}
+          scope={scope}
+          problems={editorProblems}
+          placeholder={field.placeholder}
+          invalid={Boolean(error) || problems.length > 0}
+        />
+      );
+      break;
     case "select":
       control = (
         <select {...common} value={text} onChange={(e) => update(e.target.value)}>
@@ -327,7 +403,7 @@ function TextConfigField({ nodeId, field, value, onChange, workflows }: ConfigFi
   }
   return (
     <div className="field">
-      <label htmlFor={inputId}>
+      <label htmlFor={inputId} id={`${inputId}-label`}>
         {field.label}
         {field.required && <span className="required" aria-hidden> *</span>}
       </label>
@@ -337,10 +413,19 @@ function TextConfigField({ nodeId, field, value, onChange, workflows }: ConfigFi
           {field.help}
         </span>
       )}
+      {multiLine && (
+        <span id={`${inputId}-keys`} className="muted small">
+          Tab indents; Escape then Tab leaves the editor. Ctrl+Space suggests names.
+        </span>
+      )}
       {error && (
         <span id={`${inputId}-error`} className="text-error small" role="alert">
           {error}
         </span>
+      )}
+      <FieldProblems id={`${inputId}-problems`} problems={problems} />
+      {mode && mode !== "python" && scope && field.key !== "step" && !error && (
+        <TemplatePreview id={`${inputId}-preview`} label={field.label} value={parseFor(field, text).ok ? value : undefined} scope={scope} expression={mode === "expression"} />
       )}
     </div>
   );
@@ -389,7 +474,7 @@ function ActivityOptions({
       <div className="grid-2">
         <label className="field">
           <span>Max attempts</span>
-          <input type="number" min={1} value={num(retry.maximum_attempts)} placeholder="3" onChange={(e) => setRetry("maximum_attempts", e.target.value)} />
+          <input type="number" min={1} value={num(retry.maximum_attempts)} placeholder={node.data.kind === "python" && Object.keys(retry).length === 0 ? "1" : "3"} onChange={(e) => setRetry("maximum_attempts", e.target.value)} />
         </label>
         <label className="field">
           <span>Initial interval (s)</span>
@@ -442,7 +527,7 @@ function ConnectForm({
   onDeleteEdge: SidePanelProps["onDeleteEdge"];
 }) {
   const spec = NODE_TYPES[node.data.kind];
-  const targets = nodes.filter((n) => n.id !== node.id && NODE_TYPES[n.data.kind].hasInput);
+  const targets = connectTargets(node.id, nodes, edges, (n) => NODE_TYPES[n.data.kind].hasInput);
   const outgoing = edges.filter((e) => e.source === node.id);
   const [target, setTarget] = useState("");
   const [branch, setBranch] = useState<string>(spec.outputs[0] ?? "next");

@@ -1,5 +1,7 @@
 import { memo } from "react";
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useNodeConnections, type NodeProps } from "@xyflow/react";
+import type { Output } from "../lib/canvasOps";
+import { useCanvasActions } from "./canvasContext";
 import { ERROR_HANDLE, hasErrorHandle, type StepNode } from "../lib/graph";
 import { NODE_TYPES } from "../lib/nodeTypes";
 import { statusLabel } from "../lib/status";
@@ -30,7 +32,31 @@ function summary(data: StepNode["data"]): string {
   }
 }
 
+/** The "+" of an output without an edge: opens the step menu to add a node after it. */
+function OutputPlus({ nodeId, handle, side, left }: { nodeId: string; handle: Output; side: "bottom" | "right"; left?: string }) {
+  const actions = useCanvasActions();
+  const what = handle === ERROR_HANDLE ? " on error" : handle && handle !== "next" ? ` (${handle})` : "";
+  return (
+    <button
+      type="button"
+      className={`output-plus output-plus-${side} nodrag nopan`}
+      style={left ? { left } : undefined}
+      aria-label={`Add a step after ${nodeId}${what}`}
+      title={`Add a step after this output${what}`}
+      data-output={handle ?? ""}
+      onClick={(e) => {
+        e.stopPropagation();
+        actions.addAfter(nodeId, handle, e.currentTarget);
+      }}
+    >
+      +
+    </button>
+  );
+}
+
 function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
+  const connections = useNodeConnections({ handleType: "source" });
+  const used = new Set(connections.map((c) => c.sourceHandle ?? null));
   const spec = NODE_TYPES[data.kind];
   const problems = data.problems ?? [];
   const status = data.runStatus;
@@ -69,17 +95,20 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
           {text}
         </div>
       )}
-      {problems.map((m, i) => (
-        <div key={i} className="step-problem" role="note">
-          {m}
+      {problems.length > 0 && (
+        <div className="step-problem step-warning" role="note" title={problems.join("\n")}>
+          <span aria-hidden>⚠ </span>
+          {problems[0]}
+          {problems.length > 1 && <span className="muted"> (+{problems.length - 1} more)</span>}
         </div>
-      ))}
+      )}
       {status === "failed" && data.runError && (
         <div className="step-problem step-run-error" role="note">
           {data.runError}
         </div>
       )}
       {spec.outputs.length === 1 && spec.outputs[0] === null && <Handle type="source" position={Position.Bottom} />}
+      {spec.outputs.length === 1 && spec.outputs[0] === null && !used.has(null) && <OutputPlus nodeId={id} handle={null} side="bottom" />}
       {/* After the plain output, so that edges without a handle id keep attaching to that one. */}
       {hasErrorHandle(data.kind) && (
         <>
@@ -93,6 +122,7 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
           <span className="handle-label handle-label-error-side" aria-hidden>
             on error
           </span>
+          {!used.has(ERROR_HANDLE) && <OutputPlus nodeId={id} handle={ERROR_HANDLE} side="right" />}
         </>
       )}
       {spec.outputs.length > 1 &&
@@ -110,6 +140,7 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
               <span className={`handle-label handle-label-${branch ?? "next"}`} style={{ left }}>
                 {branch ?? "next"}
               </span>
+              {!used.has(branch ?? "next") && <OutputPlus nodeId={id} handle={branch ?? "next"} side="bottom" left={left} />}
             </div>
           );
         })}

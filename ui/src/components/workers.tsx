@@ -1,42 +1,67 @@
-import { useState } from "react";
-import { useWorkerAction, type WorkerAction } from "../api/hooks";
-import type { Worker } from "../api/types";
+import { useEffect, useId, useState } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { ApiError, request } from "../api/client";
+import { keys, type WorkerAction } from "../api/hooks";
+import type { Project } from "../api/types";
 import { formatDate, formatNumber, formatRelative } from "../lib/format";
-import { summarizeWorkers } from "../lib/status";
+import { workerState, type WorkerFailure, type WorkerState } from "../lib/workerState";
 import { StatusDot } from "./ui";
 
-function workerError(w: Worker | null): string | null {
-  const meta = w?.metadata;
-  if (!meta) return null;
-  const err = meta["error"] ?? meta["last_error"];
-  return typeof err === "string" && err ? err : null;
+/** How long a worker request may take before the UI stops waiting (the server waits 15 s). */
+export const WORKER_ACTION_TIMEOUT_MS = 25_000;
+
+/** Why a worker failed, when, and the last lines it wrote to stderr. */
+export function WorkerFailureDetails({ failure }: { failure: WorkerFailure }) {
+  return (
+    <div className="worker-failure" role="group" aria-label="Why the worker failed">
+      <p className="text-error small">
+        <strong>Failed</strong>
+        {failure.at && (
+          <>
+            {" "}
+            <time dateTime={failure.at} title={formatDate(failure.at)}>
+              {formatRelative(failure.at)}
+            </time>
+          </>
+        )}
+        : {failure.reason}
+      </p>
+      {failure.stderr.length > 0 && (
+        <pre className="code-block worker-stderr" aria-label="Last lines of the worker's stderr" tabIndex={0}>
+          {failure.stderr.join("\n")}
+        </pre>
+      )}
+    </div>
+  );
 }
 
-/** The seed's worker status indicator: a coloured dot; click for the worker's details. */
-export function WorkerIndicator({ workers, projectId }: { workers: Worker[] | undefined; projectId?: string }) {
+/** The project's worker: a coloured badge; click for its details and controls. */
+export function WorkerIndicator({ project, projectId }: { project: Project | undefined; projectId?: string }) {
   const [open, setOpen] = useState(false);
-  const summary = summarizeWorkers(workers);
-  const w = summary.worker;
-  const error = workerError(w);
+  const state = workerState(project);
+  const w = state.worker;
   return (
     <div className="worker-indicator">
       <button
         type="button"
         className="worker-button"
-        aria-label={`Worker: ${summary.label}`}
+        aria-label={`Worker: ${state.label}`}
         aria-expanded={open}
-        data-worker-status={summary.label}
-        data-tone={summary.tone}
+        aria-busy={state.kind === "loading" || undefined}
+        data-worker-status={state.label}
+        data-worker-kind={state.kind}
+        data-tone={state.tone}
         onClick={() => setOpen((o) => !o)}
       >
-        <StatusDot tone={summary.tone} pulse={summary.tone === "yellow"} />
-        <span>Worker {summary.label}</span>
+        <StatusDot tone={state.tone} pulse={state.tone === "yellow"} />
+        <span>Worker {state.label}</span>
       </button>
       {open && (
         <div className="popover" role="dialog" aria-label="Worker details">
           <div className="popover-title">
-            <StatusDot tone={summary.tone} /> Worker {summary.label}
+            <StatusDot tone={state.tone} /> Worker {state.label}
           </div>
+          {state.failure && <WorkerFailureDetails failure={state.failure} />}
           {w ? (
             <dl className="kv">
               <dt>Worker id</dt>
@@ -63,41 +88,112 @@ export function WorkerIndicator({ workers, projectId }: { workers: Worker[] | un
                   <dd>{formatDate(w.stopped_at)}</dd>
                 </>
               )}
-              <dt>Last error</dt>
-              <dd className={error ? "text-error" : undefined}>{error ?? "none"}</dd>
             </dl>
           ) : (
-            <p className="muted">
-              No worker is running for this project. One starts on the next Build or run, or start it now.
-            </p>
+            <p className="muted">{emptyText(state)}</p>
           )}
-          {projectId && <WorkerControls projectId={projectId} />}
+          {project && (projectId ?? project.id) && <WorkerControls project={project} />}
         </div>
       )}
     </div>
   );
 }
 
-export function WorkerControls({ projectId, compact }: { projectId: string; compact?: boolean }) {
-  const action = useWorkerAction(projectId);
+function emptyText(state: WorkerState): string {
+  if (state.kind === "loading") return "Loading the worker's state…";
+  if (state.kind === "nothing_deployed") {
+    return "No workflow deployed yet, so there is no worker. Build or deploy a workflow and its worker starts.";
+  }
+  return "No worker is running for this project. One starts on the next Build or run, or start it now.";
+}
+
+const DONE: Record<WorkerAction, string> = {
+  start: "Worker started.",
+  stop: "Stop requested.",
+  restart: "Restart requested.",
+};
+
+async function sendAction(projectId: string, action: WorkerAction): Promise<void> {
+  const controller = new AbortController();
+  const timer = window.setTimeout(() => controller.abort(), WORKER_ACTION_TIMEOUT_MS);
+  try {
+    await request<unknown>(`/api/projects/${projectId}/workers/${action}`, {
+      method: "POST",
+      body: {},
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") {
+      throw new Error(
+        `No answer to “${action}” within ${WORKER_ACTION_TIMEOUT_MS / 1000} s. The worker may still be coming up: its state here updates by itself.`,
+      );
+    }
+    if (err instanceof ApiError) throw new Error(err.message);
+    throw err;
+  } finally {
+    window.clearTimeout(timer);
+  }
+}
+
+/** Start, Stop and Restart, each enabled only when it makes sense for the worker's state. */
+export function WorkerControls({ project, compact }: { project: Project; compact?: boolean }) {
+  const qc = useQueryClient();
+  const state = workerState(project);
   const [last, setLast] = useState<WorkerAction | null>(null);
+  const action = useMutation({
+    mutationFn: (a: WorkerAction) => sendAction(project.id, a),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: keys.projects });
+    },
+  });
+  const [done, setDone] = useState<string | null>(null);
+  useEffect(() => {
+    if (!done) return undefined;
+    const t = window.setTimeout(() => setDone(null), 4000);
+    return () => window.clearTimeout(t);
+  }, [done]);
   const run = (a: WorkerAction) => {
     setLast(a);
-    action.mutate(a);
+    setDone(null);
+    action.mutate(a, { onSuccess: () => setDone(DONE[a]) });
   };
   const busy = action.isPending;
+  const hintId = useId();
+  const button = (a: WorkerAction, label: string) => {
+    const why = state.disabled[a];
+    return (
+      <button
+        type="button"
+        className="btn btn-small"
+        disabled={busy || Boolean(why)}
+        title={why}
+        aria-describedby={why && state.kind === "nothing_deployed" ? hintId : undefined}
+        onClick={() => run(a)}
+      >
+        {label}
+      </button>
+    );
+  };
   return (
     <div className={`worker-controls${compact ? " compact" : ""}`} role="group" aria-label="Manage worker">
-      <button type="button" className="btn btn-small" disabled={busy} onClick={() => run("start")}>
-        Start worker
-      </button>
-      <button type="button" className="btn btn-small" disabled={busy} onClick={() => run("stop")}>
-        Stop worker
-      </button>
-      <button type="button" className="btn btn-small" disabled={busy} onClick={() => run("restart")}>
-        Restart worker
-      </button>
-      {busy && last && <span className="muted small">Sending {last}…</span>}
+      {button("start", "Start worker")}
+      {button("stop", "Stop worker")}
+      {button("restart", "Restart worker")}
+      {state.kind === "nothing_deployed" && (
+        <span id={hintId} className="muted small">
+          No workflow deployed yet: build one to get a worker.
+        </span>
+      )}
+      {busy && last && (
+        <span className="muted small" role="status">
+          Sending {last}…
+        </span>
+      )}
+      {!busy && done && (
+        <span className="muted small" role="status">
+          {done}
+        </span>
+      )}
       {action.isError && (
         <span className="text-error small" role="alert">
           {action.error.message}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffLines, diffSummary, splitLines } from "./diff";
+import { diffLines, diffSummary, diffVersionedCode, splitLines } from "./diff";
 
 describe("line diff", () => {
   it("finds nothing between equal texts", () => {
@@ -36,5 +36,15 @@ describe("line diff", () => {
     expect(splitLines("")).toEqual([]);
     expect(splitLines("a\n")).toEqual(["a"]);
     expect(splitLines("a\n\nb")).toEqual(["a", "", "b"]);
+  });
+});
+
+describe("diff of two versions' code", () => {
+  it("does not count the version names as changes", () => {
+    const v1 = '@workflow.defn(name="orders@v1")\nclass OrdersV1Workflow:\n    """Graph \'orders\' v1: 3 nodes."""\n    x = 1\n';
+    const v2 = '@workflow.defn(name="orders@v2")\nclass OrdersV2Workflow:\n    """Graph \'orders\' v2: 3 nodes."""\n    x = 2\n';
+    const d = diffVersionedCode(v1, v2);
+    expect(d.filter((l) => l.op !== "same").map((l) => `${l.op}:${l.text.trim()}`)).toEqual(["del:x = 1", "add:x = 2"]);
+    expect(d[1]?.text).toBe("class OrdersV2Workflow:");
   });
 });

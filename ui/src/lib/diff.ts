@@ -75,3 +75,27 @@ export function diffSummary(lines: DiffLine[]): { added: number; removed: number
   }
   return { added, removed };
 }
+
+/**
+ * Generated code names its version everywhere (`orders@v3`, `'orders@v3.fetch'`,
+ * `OrdersV3Workflow`, "version 3", "v3: 5 nodes"): those names are made the same before
+ * comparing, so that a diff shows what changed in the graph, not the version number.
+ */
+export function normaliseVersionNames(line: string): string {
+  return line
+    .replace(/@v\d+\b/g, "@vN")
+    .replace(/V\d+Workflow\b/g, "VNWorkflow")
+    .replace(/\bversion \d+\b/g, "version N")
+    .replace(/\bv\d+\b/g, "vN");
+}
+
+/** {@link diffLines} of two versions' code, ignoring the version names; each line keeps its own text. */
+export function diffVersionedCode(oldText: string, newText: string): DiffLine[] {
+  const a = splitLines(oldText);
+  const b = splitLines(newText);
+  const diff = diffLines(a.map(normaliseVersionNames).join("\n"), b.map(normaliseVersionNames).join("\n"));
+  return diff.map((l) => ({
+    ...l,
+    text: (l.newNo !== null ? b[l.newNo - 1] : a[(l.oldNo ?? 1) - 1]) ?? l.text,
+  }));
+}

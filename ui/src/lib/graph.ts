@@ -1,6 +1,7 @@
 // Conversion between the stored workflow graph (DESIGN.md) and React Flow's nodes/edges.
 import type { Edge, Node } from "@xyflow/react";
 import type { Branch, Graph, GraphEdge, GraphNode, NodeRunStatus, NodeType, RetryPolicy } from "../api/types";
+import { layoutGraph, needsLayout } from "./layout";
 import { NODE_TYPES, isNodeType } from "./nodeTypes";
 
 export interface StepData extends Record<string, unknown> {
@@ -75,7 +76,8 @@ export function toFlowEdge(edge: GraphEdge, index: number): StepEdge {
 /** The stored graph as React Flow nodes and edges; nodes without a position are laid out. */
 export function graphToFlow(graph: Graph | null | undefined): { nodes: StepNode[]; edges: StepEdge[] } {
   const g: Graph = { nodes: graph?.nodes ?? [], edges: graph?.edges ?? [] };
-  const layout = autoLayout(g);
+  // Imported graphs (no positions, or all in one spot) are laid out as a whole.
+  const layout = needsLayout(g.nodes.map((n) => n.position)) ? autoLayout(g) : new Map<string, { x: number; y: number }>();
   const nodes: StepNode[] = g.nodes.map((n) => {
     const data: StepData = {
       kind: isNodeType(n.type) ? n.type : "transform",
@@ -87,7 +89,7 @@ export function graphToFlow(graph: Graph | null | undefined): { nodes: StepNode[
     return {
       id: n.id,
       type: "step",
-      position: n.position ? { x: n.position.x, y: n.position.y } : (layout.get(n.id) ?? { x: 0, y: 0 }),
+      position: layout.get(n.id) ?? (n.position ? { x: n.position.x, y: n.position.y } : { x: 0, y: 0 }),
       data,
     };
   });
@@ -126,41 +128,12 @@ export function flowToGraph(nodes: StepNode[], edges: StepEdge[]): Graph {
   return { nodes: graphNodes, edges: graphEdges };
 }
 
-/** Layered layout by longest path from the roots, for graphs made without the canvas. */
+/** Layered layout from the roots down (dagre), for graphs made without the canvas. */
 export function autoLayout(graph: Graph): Map<string, { x: number; y: number }> {
-  const ids = graph.nodes.map((n) => n.id);
-  const incoming = new Map<string, number>(ids.map((id) => [id, 0]));
-  const outgoing = new Map<string, string[]>(ids.map((id) => [id, []]));
-  for (const e of graph.edges) {
-    if (!incoming.has(e.source) || !incoming.has(e.target)) continue;
-    incoming.set(e.target, (incoming.get(e.target) ?? 0) + 1);
-    outgoing.get(e.source)?.push(e.target);
-  }
-  const depth = new Map<string, number>();
-  const queue = ids.filter((id) => (incoming.get(id) ?? 0) === 0);
-  for (const id of queue) depth.set(id, 0);
-  const remaining = new Map(incoming);
-  while (queue.length > 0) {
-    const id = queue.shift() as string;
-    for (const next of outgoing.get(id) ?? []) {
-      depth.set(next, Math.max(depth.get(next) ?? 0, (depth.get(id) ?? 0) + 1));
-      const left = (remaining.get(next) ?? 1) - 1;
-      remaining.set(next, left);
-      if (left === 0) queue.push(next);
-    }
-  }
-  // Nodes on a cycle never reach zero incoming edges: put them after the rest.
-  const maxDepth = Math.max(0, ...depth.values());
-  for (const id of ids) if (!depth.has(id)) depth.set(id, maxDepth + 1);
-  const rows = new Map<number, number>();
-  const positions = new Map<string, { x: number; y: number }>();
-  for (const id of ids) {
-    const d = depth.get(id) ?? 0;
-    const row = rows.get(d) ?? 0;
-    rows.set(d, row + 1);
-    positions.set(id, { x: row * 240, y: d * 130 });
-  }
-  return positions;
+  return layoutGraph(
+    graph.nodes.map((n) => ({ id: n.id, position: { x: 0, y: 0 } })),
+    graph.edges.map((e) => ({ source: e.source, target: e.target, handle: e.branch ?? (isErrorEdge(e) ? ERROR_HANDLE : null) })),
+  );
 }
 
 /** Is `connection` allowed? No self loops, no duplicates, one edge per branch handle. */

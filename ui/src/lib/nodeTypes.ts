@@ -11,6 +11,8 @@ export interface FieldSpec {
   placeholder?: string;
   help?: string;
   required?: boolean;
+  /** A text field edited as a template (`{{ }}` inside) or as one Jinja expression. */
+  editor?: "template" | "expression";
 }
 
 export interface NodeTypeSpec {
@@ -74,6 +76,7 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
         key: "url",
         label: "URL",
         kind: "text",
+        editor: "template",
         placeholder: "https://api.example.test/orders/{{ input.order_id }}",
         required: true,
       },
@@ -116,6 +119,7 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
         key: "expression",
         label: "Expression",
         kind: "text",
+        editor: "expression",
         placeholder: "steps.fetch.body.total > 100",
         required: true,
         help: "A Jinja expression over input and steps.",
@@ -181,6 +185,7 @@ export const NODE_TYPES: Record<NodeType, NodeTypeSpec> = {
         key: "items",
         label: "Items (expression)",
         kind: "text",
+        editor: "expression",
         placeholder: "input.items",
         help: "An expression giving the list, e.g. steps.fetch.body.orders.",
         required: true,

@@ -17,21 +17,28 @@ import { ApiError } from "../api/client";
 import { buildWorkflow, compileWorkflow, keys, useProject, useSaveWorkflow, useWorkflow, useWorkflows } from "../api/hooks";
 import { useLiveExecution } from "../api/live";
 import type { Branch, NodeType, Problem, Workflow } from "../api/types";
+import { AddStepMenu } from "../builder/AddStepMenu";
 import { BuildDialog } from "../builder/BuildDialog";
+import { CanvasActionsContext, type CanvasActions } from "../builder/canvasContext";
+import { edgeTypes } from "../builder/InsertableEdge";
+import { ProblemsDock } from "../builder/ProblemsDock";
+import { ShortcutsHelp } from "../builder/ShortcutsHelp";
+import { useUnsavedGuard } from "../builder/UnsavedGuard";
 import { RunPanel } from "../builder/RunPanel";
 import { StepInspector } from "../builder/StepInspector";
 import { SidePanel } from "../builder/SidePanel";
+import { CodePanel } from "../builder/CodePanel";
 import { TriggersPanel } from "../builder/TriggersPanel";
 import { nodeTypes } from "../builder/StepNodeView";
 import { ErrorState, Loading } from "../components/ui";
 import { WorkerIndicator } from "../components/workers";
+import { addAfter, addNodeWhere, insertBetween, layoutDoc, makeEdge, typesAfter, typesBetween } from "../lib/canvasOps";
+import { clearDraft, draftToRestore, storeDraft } from "../lib/drafts";
 import {
   applyProblems,
   canConnect,
   edgeKindProps,
-  ERROR_HANDLE,
   flowToGraph,
-  freeSpot,
   graphToFlow,
   NODE_WIDTH,
   type StepData,
@@ -39,7 +46,9 @@ import {
   type StepNode,
 } from "../lib/graph";
 import { canRedo, canUndo, createHistory, push, redo, replace, seal, undo, type History } from "../lib/history";
-import { NODE_TYPES, PALETTE_ORDER, newNodeId } from "../lib/nodeTypes";
+import { NODE_TYPES, PALETTE_ORDER } from "../lib/nodeTypes";
+import { humanizeAll } from "../lib/problems";
+import { runEdges, withRunClass } from "../lib/runPath";
 import { isTerminal } from "../lib/status";
 
 interface Doc {
@@ -48,6 +57,15 @@ interface Doc {
 }
 
 const DND_TYPE = "application/x-runloom-node";
+/** Fit view never zooms out below readable text (node text ≥ 11 px): a large graph scrolls instead. */
+const FIT_VIEW = { padding: 0.2, maxZoom: 1, minZoom: 0.92 };
+
+interface StepMenu {
+  anchor: HTMLElement;
+  title: string;
+  types: NodeType[];
+  pick: (type: NodeType) => void;
+}
 
 export function BuilderPage() {
   const { workflowId } = useParams();
@@ -82,16 +100,33 @@ function Builder({ workflow }: { workflow: Workflow }) {
   const siblings = useWorkflows(workflow.project_id);
   const save = useSaveWorkflow(workflow.id);
 
-  const [history, setHistory] = useState<History<Doc>>(() => createHistory(graphToFlow(workflow.graph)));
+  // A draft kept in this browser (autosave) comes back over the saved graph, one undo away from it.
+  const [restored] = useState(() => draftToRestore(workflow.id, graphKey(graphToFlow(workflow.graph))));
+  const [history, setHistory] = useState<History<Doc>>(() => {
+    const saved = createHistory(graphToFlow(workflow.graph));
+    return restored ? push(saved, graphToFlow(restored.graph)) : saved;
+  });
   const [savedKey, setSavedKey] = useState(() => graphKey(graphToFlow(workflow.graph)));
   const [problems, setProblems] = useState<Problem[]>([]);
-  const [notice, setNotice] = useState<{ tone: "ok" | "error"; text: string } | null>(null);
+  const [notice, setNotice] = useState<{ tone: "ok" | "error"; text: string } | null>(() =>
+    restored
+      ? {
+          tone: "ok",
+          text: `Restored your unsaved draft from ${new Date(restored.savedAt).toLocaleString()} (kept in this browser). Save it, or Undo to go back to the saved version.`,
+        }
+      : null,
+  );
+  const [draftAt, setDraftAt] = useState<number | null>(restored?.savedAt ?? null);
+  const [menu, setMenu] = useState<StepMenu | null>(null);
+  const [problemsOpen, setProblemsOpen] = useState(true);
+  const discarded = useRef(false);
+  const reveal = useRef(false);
   const [building, setBuilding] = useState(false);
   const [buildOpen, setBuildOpen] = useState(false);
   const [triggersOpen, setTriggersOpen] = useState(false);
   const [buildError, setBuildError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
-  const [tab, setTab] = useState<"node" | "run">(runId ? "run" : "node");
+  const [tab, setTab] = useState<"node" | "run" | "code">(runId ? "run" : "node");
   const dragging = useRef(false);
 
   const doc = history.present;
@@ -109,8 +144,10 @@ function Builder({ workflow }: { workflow: Workflow }) {
   }, [runStatus, qc, workflow.project_id]);
 
   // Problems and run states are display-only overlays, never part of the document or history.
+  const human = useMemo(() => humanizeAll(problems, doc.nodes), [problems, doc.nodes]);
   const display = useMemo(() => {
-    const withProblems = applyProblems(doc.nodes, doc.edges, problems);
+    const worded = problems.map((p, i) => ({ ...p, message: human[i]?.text ?? p.message }));
+    const withProblems = applyProblems(doc.nodes, doc.edges, worded);
     const states = run.execution?.node_states ?? null;
     const over = run.execution ? isTerminal(run.execution.status) : false;
     const nodes = withProblems.nodes.map((n) => {
@@ -129,8 +166,17 @@ function Builder({ workflow }: { workflow: Workflow }) {
         },
       };
     });
-    return { nodes, edges: withProblems.edges };
-  }, [doc, problems, run.execution, runId, stepId]);
+    // The path the run took: edges it went along highlighted, branches it did not take dimmed.
+    const marks = runId && states ? runEdges(withProblems.edges, states, over) : null;
+    const edges = marks
+      ? withProblems.edges.map((e) => {
+          const className = withRunClass(e.className, marks.get(e.id) ?? null);
+          return className === e.className ? e : { ...e, className };
+        })
+      : withProblems.edges;
+    return { nodes, edges };
+  }, [doc, problems, human, run.execution, runId, stepId]);
+  const runOver = Boolean(runId && tab === "run" && run.execution && isTerminal(run.execution.status));
 
   const selectedNode = doc.nodes.find((n) => n.selected) ?? null;
   const selectedEdge = selectedNode ? null : (doc.edges.find((e) => e.selected) ?? null);
@@ -174,17 +220,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
     setHistory((h) => {
       const conn = { source, target, sourceHandle: handle };
       if (!canConnect(h.present.edges, h.present.nodes, conn)) return h;
-      const isBranch = handle === "true" || handle === "false" || handle === "timeout";
-      const edge: StepEdge = {
-        id: `e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
-        source,
-        target,
-        type: "smoothstep",
-        ...(handle ? { sourceHandle: handle } : {}),
-        ...(isBranch ? { label: handle, className: `edge-${handle}` } : {}),
-        ...(handle === ERROR_HANDLE ? edgeKindProps("error") : {}),
-      };
-      return push(h, { nodes: h.present.nodes, edges: [...h.present.edges, edge] });
+      return push(h, { nodes: h.present.nodes, edges: [...h.present.edges, makeEdge(source, target, handle)] });
     });
   }, []);
 
@@ -197,31 +233,57 @@ function Builder({ workflow }: { workflow: Workflow }) {
 
   const addNode = useCallback(
     (type: NodeType, position?: { x: number; y: number }) => {
-      setHistory((h) => {
-        const id = newNodeId(type, h.present.nodes.map((n) => n.id));
-        let pos = position;
-        if (!pos) {
-          const rect = canvasRef.current?.getBoundingClientRect();
-          const center = rect
-            ? flow.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 3 })
-            : { x: 0, y: 0 };
-          pos = freeSpot(h.present.nodes, { x: center.x - NODE_WIDTH / 2, y: center.y });
-        }
-        const node: StepNode = {
-          id,
-          type: "step",
-          position: pos,
-          selected: true,
-          data: { kind: type, config: NODE_TYPES[type].defaults() },
-        };
-        const nodes = h.present.nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
-        const edges = h.present.edges.map((e) => (e.selected ? { ...e, selected: false } : e));
-        return push(h, { nodes: [...nodes, node], edges });
-      });
+      // Connected after the selected node when there is one; else in view, searching right
+      // and down from the middle of the canvas (never left, under the palette) and off every
+      // edge, so that no edge seems to run through it.
+      const rect = canvasRef.current?.getBoundingClientRect();
+      const center = rect ? flow.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 4 }) : { x: 0, y: 0 };
+      const left = rect ? flow.screenToFlowPosition({ x: rect.left + 24, y: rect.top }).x : 0;
+      const around = { x: Math.max(left, center.x - NODE_WIDTH / 2), y: center.y };
+      reveal.current = true;
+      setHistory((h) => push(h, addNodeWhere(h.present, type, { position, around })));
       setTab("node");
     },
     [flow],
   );
+
+  const canvasActions = useMemo<CanvasActions>(
+    () => ({
+      addAfter: (nodeId, handle, anchor) =>
+        setMenu({
+          anchor,
+          title: `Add a step after ${nodeId}`,
+          types: typesAfter(),
+          pick: (type) => setHistory((h) => push(h, addAfter(h.present, type, nodeId, handle))),
+        }),
+      insertOn: (edgeId, anchor) =>
+        setMenu({
+          anchor,
+          title: "Insert a step on this edge",
+          types: typesBetween(),
+          pick: (type) => setHistory((h) => push(h, insertBetween(h.present, type, edgeId))),
+        }),
+    }),
+    [],
+  );
+
+  const autoLayout = useCallback(() => {
+    setHistory((h) => push(h, layoutDoc(h.present)));
+    window.setTimeout(() => void flow.fitView({ ...FIT_VIEW, duration: 250 }), 60);
+  }, [flow]);
+
+  // A node just added is brought into view (at the current zoom) when it landed outside it.
+  useEffect(() => {
+    if (!reveal.current) return;
+    reveal.current = false;
+    const n = doc.nodes.find((x) => x.selected);
+    const rect = canvasRef.current?.getBoundingClientRect();
+    if (!n || !rect) return;
+    const tl = flow.flowToScreenPosition(n.position);
+    const br = flow.flowToScreenPosition({ x: n.position.x + NODE_WIDTH, y: n.position.y + 90 });
+    if (tl.x >= rect.left && tl.y >= rect.top && br.x <= rect.right && br.y <= rect.bottom) return;
+    void flow.setCenter(n.position.x + NODE_WIDTH / 2, n.position.y + 45, { zoom: flow.getZoom(), duration: 250 });
+  }, [doc, flow]);
 
   const onDrop = useCallback(
     (event: DragEvent<HTMLDivElement>) => {
@@ -287,9 +349,18 @@ function Builder({ workflow }: { workflow: Workflow }) {
   // Undo / redo from the keyboard, except while typing in a field.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (!(e.ctrlKey || e.metaKey) || isEditable(e.target)) return;
+      if (isEditable(e.target)) return;
+      if (e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && e.key.toLowerCase() === "l") {
+        e.preventDefault();
+        autoLayoutRef.current();
+        return;
+      }
+      if (!(e.ctrlKey || e.metaKey)) return;
       const k = e.key.toLowerCase();
-      if (k === "z" && !e.shiftKey) {
+      if (k === "s") {
+        e.preventDefault();
+        void saveRef.current();
+      } else if (k === "z" && !e.shiftKey) {
         e.preventDefault();
         setHistory(undo);
       } else if ((k === "z" && e.shiftKey) || k === "y") {
@@ -301,32 +372,51 @@ function Builder({ workflow }: { workflow: Workflow }) {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
-  // Warn before leaving with unsaved changes.
-  useEffect(() => {
-    if (!dirty) return undefined;
-    const onBeforeUnload = (e: BeforeUnloadEvent) => {
-      e.preventDefault();
-    };
-    window.addEventListener("beforeunload", onBeforeUnload);
-    return () => window.removeEventListener("beforeunload", onBeforeUnload);
-  }, [dirty]);
-
   const doSave = useCallback(async (): Promise<boolean> => {
     const graph = flowToGraph(doc.nodes, doc.edges);
     try {
       await save.mutateAsync({ name: workflow.name, description: workflow.description, graph });
       setSavedKey(JSON.stringify(graph));
+      clearDraft(workflow.id);
       setNotice({ tone: "ok", text: "Saved." });
       return true;
     } catch (err) {
       setNotice({ tone: "error", text: `Could not save: ${err instanceof Error ? err.message : String(err)}` });
       return false;
     }
-  }, [doc, save, workflow.name, workflow.description]);
+  }, [doc, save, workflow.id, workflow.name, workflow.description]);
+  const saveRef = useRef(doSave);
+  saveRef.current = doSave;
+  const autoLayoutRef = useRef(autoLayout);
+  autoLayoutRef.current = autoLayout;
+
+  // Autosave: the draft is kept in this browser until it is saved (or discarded).
+  useEffect(() => {
+    if (!dirty) {
+      clearDraft(workflow.id);
+      setDraftAt(null);
+      return undefined;
+    }
+    const t = window.setTimeout(() => {
+      if (!discarded.current && storeDraft(workflow.id, flowToGraph(doc.nodes, doc.edges), savedKey)) setDraftAt(Date.now());
+    }, 500);
+    return () => window.clearTimeout(t);
+  }, [doc, dirty, savedKey, workflow.id]);
+
+  // Links inside the app ask before leaving unsaved changes; closing the tab asks too.
+  const guard = useUnsavedGuard({
+    dirty,
+    save: doSave,
+    discard: () => {
+      discarded.current = true;
+      clearDraft(workflow.id);
+    },
+  });
 
   const showProblems = (err: unknown): boolean => {
     if (err instanceof ApiError && err.status === 422 && err.problems.length > 0) {
       setProblems(err.problems);
+      setProblemsOpen(true);
       setNotice({ tone: "error", text: `${err.problems.length} problem${err.problems.length > 1 ? "s" : ""} to fix before this workflow can be built.` });
       return true;
     }
@@ -337,10 +427,10 @@ function Builder({ workflow }: { workflow: Workflow }) {
     setChecking(true);
     setNotice(null);
     try {
-      if (!(await doSave())) return;
-      await compileWorkflow(workflow.id);
+      // The draft as it is on the canvas: Check never saves.
+      await compileWorkflow(workflow.id, flowToGraph(doc.nodes, doc.edges));
       setProblems([]);
-      setNotice({ tone: "ok", text: "No problems: the workflow compiles." });
+      setNotice({ tone: "ok", text: dirty ? "No problems: the workflow compiles. (Checked the draft: nothing was saved.)" : "No problems: the workflow compiles." });
     } catch (err) {
       if (!showProblems(err)) setNotice({ tone: "error", text: err instanceof Error ? err.message : String(err) });
     } finally {
@@ -445,9 +535,16 @@ function Builder({ workflow }: { workflow: Workflow }) {
           <h1>{workflow.name}</h1>
           <span className="muted small">{workflowVersion ? `active v${workflowVersion}` : "not built yet"}</span>
           {dirty ? (
-            <span className="pill pill-warn" aria-live="polite">
-              Unsaved changes
-            </span>
+            <>
+              <span className="pill pill-warn" aria-live="polite">
+                Unsaved changes
+              </span>
+              {draftAt !== null && (
+                <span className="muted small draft-status" role="status" title={`Kept in this browser at ${new Date(draftAt).toLocaleTimeString()} until you save`}>
+                  Draft saved locally
+                </span>
+              )}
+            </>
           ) : (
             <span className="pill" aria-live="polite">
               Saved
@@ -455,13 +552,17 @@ function Builder({ workflow }: { workflow: Workflow }) {
           )}
         </div>
         <div className="toolbar-actions">
-          <WorkerIndicator workers={project.data?.workers} projectId={workflow.project_id} />
+          <WorkerIndicator project={project.data} projectId={workflow.project_id} />
           <button type="button" className="btn btn-small" onClick={() => setHistory(undo)} disabled={!canUndo(history)} aria-keyshortcuts="Control+Z">
             Undo
           </button>
           <button type="button" className="btn btn-small" onClick={() => setHistory(redo)} disabled={!canRedo(history)} aria-keyshortcuts="Control+Shift+Z">
             Redo
           </button>
+          <button type="button" className="btn btn-small" onClick={autoLayout} aria-keyshortcuts="Shift+L" title="Lay the graph out automatically (Shift+L)">
+            Auto-layout
+          </button>
+          <ShortcutsHelp />
           <Link className="btn btn-small" to={`/workflows/${workflow.id}/runs`}>
             Runs
           </Link>
@@ -539,10 +640,14 @@ function Builder({ workflow }: { workflow: Workflow }) {
           aria-label="Workflow canvas"
           role="region"
         >
+          <CanvasActionsContext.Provider value={canvasActions}>
           <ReactFlow<StepNode, StepEdge>
+            className={runOver ? "run-over" : undefined}
+            style={{ flex: 1, minHeight: 0, height: "auto" }}
             nodes={display.nodes}
             edges={display.edges}
             nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
@@ -553,13 +658,15 @@ function Builder({ workflow }: { workflow: Workflow }) {
             isValidConnection={(c) => canConnect(doc.edges, doc.nodes, c)}
             deleteKeyCode={["Delete", "Backspace"]}
             fitView
-            fitViewOptions={{ padding: 0.3, maxZoom: 1 }}
+            fitViewOptions={FIT_VIEW}
+            minZoom={0.3}
             defaultEdgeOptions={{ type: "smoothstep" }}
             proOptions={{ hideAttribution: true }}
           >
             <Background gap={18} />
-            <Controls position="bottom-right" showInteractive={false} fitViewOptions={{ padding: 0.3, maxZoom: 1 }} />
+            <Controls position="bottom-right" showInteractive={false} fitViewOptions={FIT_VIEW} />
           </ReactFlow>
+          </CanvasActionsContext.Provider>
           {runId && stepId && tab === "run" && run.execution && (
             <StepInspector
               key={`${run.execution.id}:${stepId}`}
@@ -574,56 +681,60 @@ function Builder({ workflow }: { workflow: Workflow }) {
               <p>The canvas is empty. Add a <strong>Start</strong> node from the palette to begin.</p>
             </div>
           )}
-          {problems.length > 0 && (
-            <section className="problems" aria-label="Problems">
-              <h2>
-                {problems.length} problem{problems.length > 1 ? "s" : ""}
-              </h2>
-              <ul>
-                {problems.map((p, i) => (
-                  <li key={i}>
-                    {p.node_id ? (
-                      <button
-                        type="button"
-                        className="link-btn mono"
-                        onClick={() => {
-                          setHistory((h) =>
-                            replace(h, {
-                              nodes: h.present.nodes.map((n) => ({ ...n, selected: n.id === p.node_id })),
-                              edges: h.present.edges.map((e) => ({ ...e, selected: false })),
-                            }),
-                          );
-                          const n = doc.nodes.find((x) => x.id === p.node_id);
-                          if (n) void flow.setCenter(n.position.x + 90, n.position.y + 40, { duration: 300 });
-                          setTab("node");
-                        }}
-                      >
-                        {p.node_id}
-                      </button>
-                    ) : typeof p.edge_index === "number" ? (
-                      <span className="mono">edge #{p.edge_index + 1}</span>
-                    ) : (
-                      <span className="mono">workflow</span>
-                    )}
-                    : {p.message}
-                  </li>
-                ))}
-              </ul>
-            </section>
+          {problemsOpen && (
+            <ProblemsDock
+              problems={human}
+              onClose={() => setProblemsOpen(false)}
+              onShowNode={(nodeId) => {
+                setHistory((h) =>
+                  replace(h, {
+                    nodes: h.present.nodes.map((n) => ({ ...n, selected: n.id === nodeId })),
+                    edges: h.present.edges.map((e) => ({ ...e, selected: false })),
+                  }),
+                );
+                // Centred at the current zoom: the view moves, its scale does not.
+                const n = flow.getNode(nodeId);
+                if (n) {
+                  const w = n.measured?.width ?? NODE_WIDTH;
+                  const hgt = n.measured?.height ?? 90;
+                  void flow.setCenter(n.position.x + w / 2, n.position.y + hgt / 2, { zoom: flow.getZoom(), duration: 300 });
+                }
+                setTab("node");
+              }}
+            />
           )}
         </div>
         <aside className="side-panel" aria-label="Side panel">
-          {runId && (
-            <div className="tabs" role="tablist">
-              <button type="button" role="tab" aria-selected={tab === "node"} onClick={() => setTab("node")}>
-                Configure
-              </button>
+          <div className="tabs" role="tablist" aria-label="Side panel">
+            <button type="button" role="tab" aria-selected={tab === "node"} onClick={() => setTab("node")}>
+              Configure
+            </button>
+            <button type="button" role="tab" aria-selected={tab === "code"} onClick={() => setTab("code")}>
+              Code
+            </button>
+            {runId && (
               <button type="button" role="tab" aria-selected={tab === "run"} onClick={() => setTab("run")}>
                 Run
               </button>
-            </div>
-          )}
-          {runId && tab === "run" ? (
+            )}
+          </div>
+          {tab === "code" ? (
+            <CodePanel
+              workflowId={workflow.id}
+              graph={flowToGraph(doc.nodes, doc.edges)}
+              selectedNodeId={selectedNode?.id ?? null}
+              onSelectNode={(nodeId) => {
+                setHistory((h) =>
+                  replace(h, {
+                    nodes: h.present.nodes.map((n) => ({ ...n, selected: n.id === nodeId })),
+                    edges: h.present.edges.map((e) => ({ ...e, selected: false })),
+                  }),
+                );
+                const n = flow.getNode(nodeId);
+                if (n) void flow.setCenter(n.position.x + NODE_WIDTH / 2, n.position.y + 45, { zoom: flow.getZoom(), duration: 300 });
+              }}
+            />
+          ) : runId && tab === "run" ? (
             <RunPanel
               execution={run.execution}
               live={run.live}
@@ -649,6 +760,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
               onDeleteEdge={deleteEdge}
               onConnect={connect}
               onChangeEdgeKind={changeEdgeKind}
+              problems={human}
             />
           )}
         </aside>
@@ -656,6 +768,21 @@ function Builder({ workflow }: { workflow: Workflow }) {
       {triggersOpen && (
         <TriggersPanel workflowId={workflow.id} version={workflowVersion ?? null} onClose={() => setTriggersOpen(false)} />
       )}
+      {menu && (
+        <AddStepMenu
+          title={menu.title}
+          anchor={menu.anchor}
+          types={menu.types}
+          onClose={() => setMenu(null)}
+          onPick={(type) => {
+            reveal.current = true;
+            menu.pick(type);
+            setMenu(null);
+            setTab("node");
+          }}
+        />
+      )}
+      {guard.dialog}
       {buildOpen && (
         <BuildDialog
           workflowId={workflow.id}

@@ -9,7 +9,8 @@ import { ErrorState, Loading, PageHeader } from "../components/ui";
 export const STARTER_GRAPH: Graph = {
   nodes: [
     { id: "start", type: "start", position: { x: 0, y: 0 } },
-    { id: "end", type: "end", position: { x: 0, y: 260 }, config: { output: "{{ input }}" } },
+    // No output: the run returns every step's output, as the End node's help says.
+    { id: "end", type: "end", position: { x: 0, y: 260 }, config: {} },
   ],
   edges: [{ source: "start", target: "end" }],
 };

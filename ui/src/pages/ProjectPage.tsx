@@ -3,7 +3,8 @@ import { useProject, useUpdateProject, useWorkflows } from "../api/hooks";
 import type { Project } from "../api/types";
 import { Empty, ErrorState, Loading, PageHeader, StatusDot, TabPanel, Tabs } from "../components/ui";
 import { SecretsTab } from "../components/secrets";
-import { WorkerControls, WorkerIndicator } from "../components/workers";
+import { WorkerControls, WorkerFailureDetails, WorkerIndicator } from "../components/workers";
+import { failureOf } from "../lib/workerState";
 import { formatDate, formatNumber, formatRelative } from "../lib/format";
 import { workerTone } from "../lib/status";
 import { ProjectFigures, WorkflowTable } from "../components/projects";
@@ -29,7 +30,7 @@ export function ProjectPage() {
         subtitle={p.description ?? undefined}
         actions={
           <>
-            <WorkerIndicator workers={p.workers} projectId={p.id} />
+            <WorkerIndicator project={p} projectId={p.id} />
             <Link className="btn" to={`/projects/${p.id}/stats`}>
               Statistics
             </Link>
@@ -40,7 +41,7 @@ export function ProjectPage() {
         }
       />
       <Tabs<ProjectTab>
-        label="Project"
+        label="Project sections"
         idPrefix="project"
         className="tabs-page"
         tabs={[
@@ -103,11 +104,13 @@ function Overview({ project: p }: { project: Project }) {
       <section className="section">
         <div className="section-head">
           <h2>Workers</h2>
-          <WorkerControls projectId={p.id} />
+          <WorkerControls project={p} />
         </div>
         {(p.workers ?? []).length === 0 ? (
           <p className="muted">
-            No worker has run yet. Building a workflow starts one; idle workers scale to zero.
+            {(p.deployed_workflow_count ?? 1) < 1
+              ? "No workflow deployed yet, so there is no worker. Building a workflow starts one."
+              : "No worker has run yet. Building a workflow starts one; idle workers scale to zero."}
           </p>
         ) : (
           <table className="table" aria-label="Worker registry">
@@ -126,6 +129,7 @@ function Overview({ project: p }: { project: Project }) {
                 <tr key={w.id}>
                   <td>
                     <StatusDot tone={workerTone(w.status)} /> {w.status}
+                    {w.status === "failed" && <WorkerFailureDetails failure={failureOf(w)} />}
                   </td>
                   <td className="mono small">{w.worker_id}</td>
                   <td>

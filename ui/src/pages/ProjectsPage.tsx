@@ -5,9 +5,9 @@ import { useProjects } from "../api/hooks";
 import type { Project } from "../api/types";
 import { NewProjectDialog } from "../components/NewProjectDialog";
 import { Empty, ErrorState, Loading, PageHeader, StatusDot } from "../components/ui";
-import { WorkerControls } from "../components/workers";
+import { WorkerControls, WorkerFailureDetails } from "../components/workers";
 import { formatNumber } from "../lib/format";
-import { summarizeWorkers } from "../lib/status";
+import { workerState } from "../lib/workerState";
 
 export function ProjectsPage() {
   const projects = useProjects();
@@ -55,7 +55,7 @@ export function ProjectsPage() {
 }
 
 function ProjectCard({ project: p }: { project: Project }) {
-  const worker = summarizeWorkers(p.workers);
+  const worker = workerState(p);
   return (
     <li className="card project-card" aria-label={`Project ${p.name}`}>
       <div className="card-head">
@@ -91,7 +91,8 @@ function ProjectCard({ project: p }: { project: Project }) {
           Statistics
         </Link>
       </div>
-      <WorkerControls projectId={p.id} compact />
+      {worker.failure && <WorkerFailureDetails failure={worker.failure} />}
+      <WorkerControls project={p} compact />
     </li>
   );
 }

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { ProjectCrumb } from "../components/ProjectCrumb";
 import { useExecutionHistory, useWorkflow, useWorkflows } from "../api/hooks";
 import type { Execution } from "../api/types";
 import { OriginLink, RecoveryButtons } from "../builder/Recovery";
@@ -59,7 +60,7 @@ export function RunsPage() {
     <div className="page">
       {workflow.data && (
         <nav className="breadcrumbs" aria-label="Breadcrumbs">
-          <Link to={`/projects/${workflow.data.project_id}`}>Project</Link> /{" "}
+          <ProjectCrumb projectId={workflow.data.project_id} /> /{" "}
           <Link to={`/workflows/${workflow.data.id}`}>{workflow.data.name}</Link> / <span>Runs</span>
         </nav>
       )}

@@ -1,22 +1,28 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router-dom";
+import { ProjectCrumb } from "../components/ProjectCrumb";
 import { rawRequest } from "../api/client";
-import { useActivateVersion, useVersions, useWorkflow } from "../api/hooks";
+import { useVersions, useWorkflow } from "../api/hooks";
 import type { Version } from "../api/types";
-import { Empty, ErrorState, Loading, PageHeader } from "../components/ui";
-import { diffLines, diffSummary } from "../lib/diff";
+import { useRollback } from "../api/versionGraphs";
+import { Empty, ErrorState, Loading, Modal, PageHeader } from "../components/ui";
+import { VersionGraphView } from "../components/VersionGraphView";
+import { diffSummary, diffVersionedCode } from "../lib/diff";
 import { formatDate, formatNumber } from "../lib/format";
 
 type CodePart = "workflow_code" | "activities_code";
+type View = "graph" | CodePart;
 
 export function VersionsPage() {
   const { workflowId } = useParams();
   const workflow = useWorkflow(workflowId);
   const versions = useVersions(workflowId);
-  const activate = useActivateVersion(workflowId ?? "");
+  const activate = useRollback(workflowId ?? "");
   const [selected, setSelected] = useState<number | null>(null);
   const [compareTo, setCompareTo] = useState<number | null>(null);
-  const [part, setPart] = useState<CodePart>("workflow_code");
+  const [part, setPart] = useState<View>("graph");
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const [rolledBack, setRolledBack] = useState<number | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
 
   const list = useMemo(() => [...(versions.data ?? [])].sort((a, b) => b.version - a.version), [versions.data]);
@@ -46,7 +52,7 @@ export function VersionsPage() {
     <div className="page">
       {workflow.data && (
         <nav className="breadcrumbs" aria-label="Breadcrumbs">
-          <Link to={`/projects/${workflow.data.project_id}`}>Project</Link> /{" "}
+          <ProjectCrumb projectId={workflow.data.project_id} /> /{" "}
           <Link to={`/workflows/${workflow.data.id}`}>{workflow.data.name}</Link> / <span>Versions</span>
         </nav>
       )}
@@ -74,6 +80,41 @@ export function VersionsPage() {
         <p className="text-error" role="alert">
           Rollback failed: {activate.error.message}
         </p>
+      )}
+      {rolledBack !== null && workflow.data && (
+        <p className="notice notice-ok" role="status">
+          v{rolledBack} is active, and its graph is back in the editor.{" "}
+          <Link to={`/workflows/${workflow.data.id}`}>Open it in the builder</Link>
+        </p>
+      )}
+      {confirming !== null && (
+        <Modal title={`Roll back to v${confirming}?`} onClose={() => setConfirming(null)}>
+          <p>
+            New runs will use v{confirming}, and the workflow&apos;s graph in the editor becomes the graph v{confirming} was built
+            from. Changes in the editor that were not built are replaced.
+          </p>
+          <div className="modal-actions">
+            <button type="button" className="btn" onClick={() => setConfirming(null)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={activate.isPending}
+              onClick={() => {
+                const version = confirming;
+                activate.mutate(version, {
+                  onSuccess: () => {
+                    setRolledBack(version);
+                    setConfirming(null);
+                  },
+                });
+              }}
+            >
+              {activate.isPending ? "Rolling back…" : `Roll back to v${confirming}`}
+            </button>
+          </div>
+        </Modal>
       )}
       {versions.isLoading && <Loading what="versions" />}
       {versions.isError && <ErrorState error={versions.error} retry={() => void versions.refetch()} />}
@@ -110,9 +151,7 @@ export function VersionsPage() {
                         type="button"
                         className="btn btn-small"
                         disabled={activate.isPending}
-                        onClick={() => {
-                          if (window.confirm(`Make v${v.version} the active version? New runs will use it.`)) activate.mutate(v.version);
-                        }}
+                        onClick={() => setConfirming(v.version)}
                       >
                         Roll back to v{v.version}
                       </button>
@@ -123,9 +162,12 @@ export function VersionsPage() {
             </tbody>
           </table>
           {current && (
-            <section className="card code-card" aria-label={`Code of v${current.version}`}>
+            <section className="card code-card" aria-label={`v${current.version}`}>
               <div className="code-toolbar">
-                <div className="tabs" role="tablist" aria-label="Generated file">
+                <div className="tabs" role="tablist" aria-label="What to show">
+                  <button type="button" role="tab" aria-selected={part === "graph"} onClick={() => setPart("graph")}>
+                    Graph
+                  </button>
                   <button type="button" role="tab" aria-selected={part === "workflow_code"} onClick={() => setPart("workflow_code")}>
                     workflow.py
                   </button>
@@ -151,7 +193,13 @@ export function VersionsPage() {
                   </select>
                 </label>
               </div>
-              {other ? <DiffView from={other} to={current} part={part} /> : <pre className="code-block code-large">{current[part]}</pre>}
+              {part === "graph" ? (
+                <VersionGraphView workflowId={workflowId ?? ""} version={current.version} compareTo={other?.version ?? null} />
+              ) : other ? (
+                <DiffView from={other} to={current} part={part} />
+              ) : (
+                <pre className="code-block code-large">{current[part]}</pre>
+              )}
             </section>
           )}
         </div>
@@ -161,7 +209,8 @@ export function VersionsPage() {
 }
 
 function DiffView({ from, to, part }: { from: Version; to: Version; part: CodePart }) {
-  const lines = useMemo(() => diffLines(from[part] ?? "", to[part] ?? ""), [from, to, part]);
+  // Lines that differ only in the version's name (`@v2`, `V2Workflow`) are not changes.
+  const lines = useMemo(() => diffVersionedCode(from[part] ?? "", to[part] ?? ""), [from, to, part]);
   const { added, removed } = diffSummary(lines);
   return (
     <div aria-label={`Difference between v${from.version} and v${to.version}`}>

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from runloom.api import live_stream
+from runloom import naming
+from runloom.api import live_stream, stream_tickets
 from runloom.api.deps import (
     START_LIMITS,
     CurrentUser,
@@ -29,6 +30,7 @@ from runloom.api.schemas import (
     ExecutionList,
     RerunBody,
     SignalBody,
+    StreamTicket,
     TerminateBody,
 )
 from runloom.db.session import user_session
@@ -95,6 +97,14 @@ async def get_execution(
     return ExecutionEnvelope(execution=runs.with_ui_link(execution, settings=settings))
 
 
+@router.post("/{execution_id}/stream-ticket")
+async def stream_ticket(execution_id: uuid.UUID, user: CurrentUser, pool: PoolDep) -> StreamTicket:
+    """A single-use ticket that opens this execution's live stream within 30 s, so that
+    the login token never goes into a URL (EventSource cannot send headers)."""
+    ticket = await stream_tickets.issue(pool, user, execution_id)
+    return StreamTicket(ticket=ticket, expires_in_s=stream_tickets.TICKET_TTL_S)
+
+
 @router.get(
     "/{execution_id}/events",
     response_class=StreamingResponse,
@@ -120,9 +130,15 @@ async def execution_events(
     # Subscribed before the first read, so that nothing between the two is missed.
     sub = hub.subscribe(execution_id, user_id=user.user_id)
     try:
-        execution = await live_stream.current(
-            pool, client, claims=user.claims, execution_id=execution_id, settings=settings
+        execution = await live_stream.read(
+            pool, claims=user.claims, execution_id=execution_id, settings=settings
         )
+        # A retry shares its Temporal workflow id, under which its worker reports, with
+        # the run it was reset from: follow that id too, before asking for the states.
+        root = naming.execution_id_of(execution.temporal_workflow_id or "")
+        if root is not None:
+            hub.alias(sub, root)
+        execution = await live_stream.with_live_states(client, execution)
     except BaseException:
         hub.unsubscribe(sub)
         raise
@@ -132,8 +148,8 @@ async def execution_events(
             async for chunk in live_stream.events(
                 sub,
                 execution,
-                reread=lambda: live_stream.current(
-                    pool, None, claims=user.claims, execution_id=execution_id, settings=settings
+                reread=lambda: live_stream.read(
+                    pool, claims=user.claims, execution_id=execution_id, settings=settings
                 ),
                 disconnected=request.is_disconnected,
             ):

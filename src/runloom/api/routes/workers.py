@@ -29,7 +29,8 @@ async def list_workers(project_id: uuid.UUID, user: CurrentUser, pool: PoolDep) 
         403: {
             "description": "start or restart: the user's other projects already run "
             "RUNLOOM_QUOTA_WORKERS workers"
-        }
+        },
+        409: {"description": "start or restart: no workflow deployed yet, so no worker"},
     },
 )
 async def control_worker(
@@ -40,8 +41,11 @@ async def control_worker(
     settings: SettingsDep,
 ) -> Accepted:
     async with user_session(pool, user.claims) as conn:
-        await projects.get_project(conn, project_id)
+        project = await projects.get_project(conn, project_id)
         if action != "stop":
+            worker_requests.require_deployed(
+                project_id, deployed_workflows=project.deployed_workflow_count
+            )
             await quotas.check_new_worker(
                 conn, user_id=user.user_id, project_id=project_id, settings=settings
             )

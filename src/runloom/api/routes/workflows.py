@@ -21,11 +21,13 @@ from runloom.api.deps import (
 from runloom.api.schemas import (
     BuildResult,
     CompiledPreview,
+    CompileRequest,
     CompileResult,
     DeployResult,
     ExecutionEnvelope,
     ProblemOut,
     StartExecution,
+    VersionGraph,
     VersionList,
     VersionOut,
     WorkflowCreate,
@@ -103,11 +105,19 @@ async def delete_workflow(
 
 @router.post("/{workflow_id}/compile", responses={422: {"description": "Invalid graph"}})
 async def compile_preview(
-    workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep, settings: SettingsDep
+    workflow_id: uuid.UUID,
+    user: CurrentUser,
+    pool: PoolDep,
+    settings: SettingsDep,
+    body: CompileRequest | None = None,
 ) -> CompileResult:
-    """Compile the saved graph and show the code; nothing is stored."""
+    """Compile the saved graph, or the draft `graph` of the body, and show the code;
+    nothing is stored."""
+    draft = body.graph if body is not None else None
     async with user_session(pool, user.claims) as conn:
-        compiled = await deploy.preview(conn, workflow_id, bounds=quotas.run_bounds(settings))
+        compiled = await deploy.preview(
+            conn, workflow_id, bounds=quotas.run_bounds(settings), graph=draft
+        )
     return CompileResult(
         compiled=CompiledPreview(
             workflow_type=compiled.workflow_type,
@@ -243,11 +253,22 @@ async def list_versions(workflow_id: uuid.UUID, user: CurrentUser, pool: PoolDep
     )
 
 
+@router.get("/{workflow_id}/versions/{version}/graph")
+async def version_graph(
+    workflow_id: uuid.UUID, version: int, user: CurrentUser, pool: PoolDep
+) -> VersionGraph:
+    """The graph a version was compiled from (the versions page diffs and previews it)."""
+    async with user_session(pool, user.claims) as conn:
+        graph = await code.version_graph(conn, workflow_id=workflow_id, version=version)
+    return VersionGraph(version=version, graph=graph)
+
+
 @router.post("/{workflow_id}/versions/{version}/activate")
 async def activate_version(
     workflow_id: uuid.UUID, version: int, user: CurrentUser, pool: PoolDep
 ) -> DeployResult:
-    """Roll back (or forward) to a stored version: new runs use it."""
+    """Roll back (or forward) to a stored version: new runs use it, and the workflow's draft
+    graph becomes the graph it was compiled from (when the version kept one)."""
     async with user_session(pool, user.claims) as conn:
         stored = await code.activate_version(conn, workflow_id=workflow_id, version=version)
     return DeployResult(
