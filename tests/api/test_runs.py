@@ -14,12 +14,13 @@ from tests.api.helpers import new_project, new_workflow, wait_for_end
 
 async def _events(api: Api, execution_id: str) -> list[tuple[str, dict[str, Any]]]:
     events: list[tuple[str, dict[str, Any]]] = []
-    token = api.client.headers["Authorization"].split()[1]
-    # EventSource cannot send headers, so the stream also takes the token as a parameter.
+    # EventSource cannot send headers: the browser opens the stream with a single-use
+    # ticket, never with its login token in the URL.
+    ticket = (await api.ok("POST", f"/api/executions/{execution_id}/stream-ticket"))["ticket"]
     async with api.client.stream(
         "GET",
         f"/api/executions/{execution_id}/events",
-        params={"access_token": token},
+        params={"ticket": ticket},
         headers={"Authorization": ""},
     ) as response:
         assert response.status_code == 200

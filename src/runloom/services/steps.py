@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.history.v1 import HistoryEvent
@@ -143,18 +143,23 @@ class _Run:
     description: WorkflowExecutionDescription
 
 
-async def _fetch(handle: WorkflowHandle[Any, Any]) -> _Run | None:
-    """The run's history and description; None if Temporal no longer has the run."""
+T = TypeVar("T")
+
+
+async def _temporal_call(call: Awaitable[T]) -> T | None:
+    """None if Temporal no longer has the run (past the namespace's retention)."""
     try:
-        events = [event async for event in handle.fetch_history_events()]
-        description = await handle.describe()
+        return await call
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:  # past the namespace's retention
+        if exc.status == RPCStatusCode.NOT_FOUND:
             return None
         raise TemporalUnavailableError(
             f"cannot read the run's history from Temporal: {exc.message}"
         ) from exc
-    return _Run(events=events, description=description)
+
+
+async def _history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
+    return [event async for event in handle.fetch_history_events()]
 
 
 async def _from_temporal(
@@ -166,11 +171,17 @@ async def _from_temporal(
     handle = client.get_workflow_handle(
         execution.temporal_workflow_id, run_id=execution.temporal_run_id
     )
-    run = await _fetch(handle)
-    if run is None:
+    description = await _temporal_call(handle.describe())
+    if description is None:
         return database, []
-    record = await _states_and_outputs(handle, run.description, database)
-    calls = await _decoded_calls(client.data_converter, run)
+    record = await _states_and_outputs(handle, description, database)
+    # Read after the states: the history then holds every activity they show as done.
+    events = await _temporal_call(_history(handle))
+    if events is None:
+        return database, []
+    calls = await _decoded_calls(
+        client.data_converter, _Run(events=events, description=description)
+    )
     return record, calls
 
 
