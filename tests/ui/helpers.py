@@ -122,6 +122,13 @@ def accept_dialogs(page: Page) -> None:
     page.on("dialog", accept)
 
 
+async def confirm_in_page(page: Page, title: str, button: str) -> None:
+    """Answer the in-app confirmation dialog (not a window.confirm()) by its button."""
+    dialog = page.get_by_role("dialog", name=title)
+    await dialog.get_by_role("button", name=button, exact=True).click()
+    await expect(dialog).to_be_hidden()
+
+
 async def session_token(page: Page) -> str:
     """The signed-in user's bearer token, as the UI keeps it."""
     token = await page.evaluate("localStorage.getItem('runloom.token')")

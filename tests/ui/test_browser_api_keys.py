@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.ui.helpers import accept_dialogs, create_project, page_text, screenshot, sign_up
+from tests.ui.helpers import confirm_in_page, create_project, page_text, screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -70,8 +70,8 @@ async def test_create_copy_list_and_revoke_a_key(page: Page, live_server: str) -
     await screenshot(page, "31-api-keys")
 
     # Revoke asks first; then the key is gone and refused.
-    accept_dialogs(page)
     await row.get_by_role("button", name="Revoke CI deploys").click()
+    await confirm_in_page(page, "Revoke the key “CI deploys”?", "Revoke key")
     await expect(row).to_have_count(0)
     await expect(page.get_by_text("No API keys")).to_be_visible()
     async with httpx.AsyncClient(base_url=live_server, timeout=10) as client:

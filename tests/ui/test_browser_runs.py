@@ -19,7 +19,7 @@ from tests.echo_server import EchoServer
 from tests.ui.helpers import (
     RUN_TIMEOUT,
     Api,
-    accept_dialogs,
+    confirm_in_page,
     expect_run_status,
     screenshot,
     sign_up,
@@ -360,8 +360,8 @@ async def test_terminate_an_open_run(page: Page, live_server: str) -> None:
     stop = panel.get_by_role("group", name="Stop the run")
     await expect(stop.get_by_role("button", name="Cancel run")).to_be_visible()
     await expect(panel.get_by_role("group", name="Recover the run")).to_have_count(0)
-    accept_dialogs(page)
     await stop.get_by_role("button", name="Terminate run").click()
+    await confirm_in_page(page, "Terminate this run now?", "Terminate run")
     await expect_run_status(page, "terminated")
     await expect(stop).to_have_count(0)
     recover = panel.get_by_role("group", name="Recover the run")

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.ui.helpers import (
-    accept_dialogs,
+    confirm_in_page,
     create_project,
     page_text,
     screenshot,
@@ -113,8 +113,8 @@ async def test_set_replace_and_delete_a_secret(page: Page, live_server: str) -> 
     assert first not in text and second not in text
 
     # Delete asks first; then the secret is gone, here and in the API.
-    accept_dialogs(page)
     await table.get_by_role("button", name="Delete API_TOKEN").click()
+    await confirm_in_page(page, "Delete the secret API_TOKEN?", "Delete secret")
     await expect(panel.get_by_text("No secrets yet")).to_be_visible()
     await expect(panel.get_by_role("status").first).to_contain_text("API_TOKEN deleted")
     assert await listed_secrets(live_server, token, project_id) == []

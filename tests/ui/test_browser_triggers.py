@@ -14,8 +14,8 @@ from playwright.async_api import Page, expect
 
 from tests.ui.helpers import (
     RUN_TIMEOUT,
-    accept_dialogs,
     build_and_run,
+    confirm_in_page,
     create_project,
     create_workflow,
     expect_run_status,
@@ -177,8 +177,8 @@ async def test_webhook_and_schedule(page: Page, live_server: str) -> None:
     assert by_type["schedule"]["overlap"] == "buffer_one"
 
     # Delete asks first; then the schedule is gone, the webhook stays.
-    accept_dialogs(page)
     await schedule.get_by_role("button", name="Delete").click()
+    await confirm_in_page(page, "Delete this schedule?", "Delete schedule")
     await expect(schedule).to_have_count(0)
     await expect(webhook).to_have_count(1)
     assert [t["type"] for t in await listed_triggers(live_server, token, workflow_id)] == [

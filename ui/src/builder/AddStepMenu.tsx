@@ -3,6 +3,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import type { NodeType } from "../api/types";
 import { NODE_TYPES, PALETTE_ORDER } from "../lib/nodeTypes";
+import { NodeIcon } from "../components/icons";
 
 export interface AddStepMenuProps {
   title: string;
@@ -80,7 +81,7 @@ export function AddStepMenu({ title, anchor, types, onPick, onClose }: AddStepMe
           onClick={() => onPick(t)}
         >
           <span className="palette-icon" aria-hidden>
-            {NODE_TYPES[t].icon}
+            <NodeIcon type={t} />
           </span>
           {NODE_TYPES[t].label}
         </button>

@@ -3,6 +3,7 @@
 import { memo } from "react";
 import { BaseEdge, EdgeLabelRenderer, getSmoothStepPath, type EdgeProps } from "@xyflow/react";
 import { useCanvasActions } from "./canvasContext";
+import { Plus } from "lucide-react";
 
 function InsertableEdgeInner(props: EdgeProps) {
   const { id, source, target, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition } = props;
@@ -40,7 +41,7 @@ function InsertableEdgeInner(props: EdgeProps) {
             actions.insertOn(id, e.currentTarget);
           }}
         >
-          +
+          <Plus size={14} strokeWidth={2.5} aria-hidden />
         </button>
       </EdgeLabelRenderer>
     </>

@@ -1,6 +1,8 @@
 // The compile problems, docked under the canvas (never over it), in a person's words; a
 // problem's node button selects that node and brings it into view at the current zoom.
 import type { HumanProblem } from "../lib/problems";
+import { TriangleAlert } from "lucide-react";
+import { CloseIcon } from "../components/icons";
 
 export function ProblemsDock({ problems, onShowNode, onClose }: { problems: HumanProblem[]; onShowNode: (nodeId: string) => void; onClose: () => void }) {
   if (problems.length === 0) return null;
@@ -11,13 +13,13 @@ export function ProblemsDock({ problems, onShowNode, onClose }: { problems: Huma
       <header className="problems-head">
         <h2>
           <span aria-hidden className="problems-mark">
-            ⚠
+            <TriangleAlert size={15} />
           </span>{" "}
           {title}
           {errors < problems.length && <span className="muted small"> ({problems.length - errors} warning{problems.length - errors > 1 ? "s" : ""})</span>}
         </h2>
         <button type="button" className="icon-btn" aria-label="Hide problems" onClick={onClose}>
-          ×
+          <CloseIcon />
         </button>
       </header>
       <ul>

@@ -4,13 +4,14 @@ import { api } from "../api/client";
 import { cancelExecution, keys, terminateExecution } from "../api/hooks";
 import type { LiveState } from "../api/live";
 import type { Execution } from "../api/types";
-import { StatusBadge, TriggeredByBadge } from "../components/ui";
+import { Loading, StatusBadge, TriggeredByBadge } from "../components/ui";
 import { formatDate, formatDuration } from "../lib/format";
 import type { StepNode } from "../lib/graph";
 import { parseJson, prettyJson } from "../lib/json";
 import { executionTone, isTerminal, nodeTone, statusLabel } from "../lib/status";
 import { StatusDot } from "../components/ui";
 import { OriginLink, RecoveryButtons } from "./Recovery";
+import { useConfirm } from "../components/confirm";
 
 /** Steps in the order they started; those never reached last. */
 function startedAt(iso: string | null | undefined): number {
@@ -48,7 +49,7 @@ export function RunPanel({
   onOpenRun: (executionId: string, how?: "retry" | "rerun") => void;
   onClose: () => void;
 }) {
-  if (loading) return <div className="panel-body muted">Loading the run…</div>;
+  if (loading) return <div className="panel-body"><Loading what="the run" shape="panel" /></div>;
   if (error || !execution) {
     return (
       <div className="panel-body">
@@ -199,8 +200,15 @@ function RunActions({ execution, waitingSignals }: { execution: Execution; waiti
       setBusy(false);
     }
   };
+  const [confirm, confirmDialog] = useConfirm();
   const terminate = async () => {
-    if (!window.confirm("Terminate this run now? It stops at once, without the clean-up a cancel allows.")) return;
+    const ok = await confirm({
+      title: "Terminate this run now?",
+      body: <p>It stops at once, without the clean-up a cancel allows.</p>,
+      confirmLabel: "Terminate run",
+      danger: true,
+    });
+    if (!ok) return;
     setBusy(true);
     try {
       await terminateExecution(execution.id, "terminated from the runloom UI");
@@ -214,6 +222,7 @@ function RunActions({ execution, waitingSignals }: { execution: Execution; waiti
   };
   return (
     <>
+      {confirmDialog}
       <div className="fieldset run-stop" role="group" aria-label="Stop the run">
         <h3>Stop</h3>
         <div className="inline wrap">

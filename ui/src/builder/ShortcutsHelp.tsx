@@ -1,5 +1,6 @@
 // The keyboard shortcuts of the builder, in a popover opened by its "?" button or the `?` key.
 import { useEffect, useRef, useState } from "react";
+import { Keyboard } from "lucide-react";
 
 export const SHORTCUTS: { keys: string[][]; what: string }[] = [
   { keys: [["?"]], what: "Show or hide these shortcuts" },
@@ -59,7 +60,7 @@ export function ShortcutsHelp() {
         title="Keyboard shortcuts (?)"
         onClick={() => setOpen((o) => !o)}
       >
-        ?
+        <Keyboard size={15} aria-hidden />
       </button>
       {open && (
         <div className="popover shortcuts-popover" role="dialog" aria-label="Keyboard shortcuts" tabIndex={-1} ref={panel}>

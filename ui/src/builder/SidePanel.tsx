@@ -11,6 +11,7 @@ import { TemplatePreview } from "./TemplatePreview";
 import { TESTABLE, TestStep } from "./TestStep";
 import { useRenameStableKey } from "./stableKey";
 import { connectTargets } from "../lib/connectTargets";
+import { CloseIcon, NodeIcon } from "../components/icons";
 
 export interface SidePanelProps {
   node: StepNode | null;
@@ -152,7 +153,7 @@ function NodePanel({
   return (
     <div className="panel-body" aria-label={`Configure ${node.id}`}>
       <h2 className="panel-title">
-        <span aria-hidden>{spec.icon}</span> {spec.label}
+        <span aria-hidden className="inline-icon"><NodeIcon type={spec.type} size={14} /></span> {spec.label}
       </h2>
       <p className="muted small">{spec.description}</p>
       {general.length > 0 && (
@@ -553,14 +554,14 @@ function ConnectForm({
               <li key={e.id}>
                 <span className="mono small">{text}</span>
                 <button type="button" className="icon-btn" aria-label={`Remove edge ${text}`} onClick={() => onDeleteEdge(e.id)}>
-                  ×
+                  <CloseIcon />
                 </button>
               </li>
             );
           })}
         </ul>
       )}
-      <div className="inline">
+      <div className="inline wrap connect-row">
         {outputs.length > 1 && (
           <select aria-label="Output" value={branch} onChange={(e) => setBranch(e.target.value)}>
             {outputs.map((o) => (

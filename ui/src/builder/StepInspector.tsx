@@ -4,12 +4,13 @@ import { useEffect, useRef, useState } from "react";
 import { fetchStepValue, useSteps } from "../api/hooks";
 import type { Execution, NodeType, StepDetail } from "../api/types";
 import { JsonViewer } from "../components/JsonViewer";
-import { StatusBadge } from "../components/ui";
+import { Loading, StatusBadge } from "../components/ui";
 import { formatDate, formatDuration } from "../lib/format";
 import { cutParts, entryKey, logsText, stepEntryLabel, stepErrorMessage, stepErrorText, stepsOf } from "../lib/recovery";
 import { isTerminal, nodeTone, statusLabel } from "../lib/status";
 import { NODE_TYPES, isNodeType } from "../lib/nodeTypes";
 import type { NodeRunStatus } from "../api/types";
+import { CloseIcon, NodeIcon } from "../components/icons";
 
 function tracebackText(lines: string[] | null | undefined): string {
   return (lines ?? []).map((l) => (l.endsWith("\n") ? l : `${l}\n`)).join("").trimEnd();
@@ -62,7 +63,7 @@ export function StepInspector({
     >
       <header className="inspector-head">
         <h2>
-          {kind && <span aria-hidden>{NODE_TYPES[kind].icon} </span>}
+          {kind && <span aria-hidden className="inline-icon"><NodeIcon type={kind} size={14} /></span>}
           Step <span className="mono">{nodeId}</span>
           {kind && <span className="muted small"> · {NODE_TYPES[kind].label}</span>}
         </h2>
@@ -80,12 +81,12 @@ export function StepInspector({
             {large ? "Smaller" : "Larger"}
           </button>
           <button type="button" className="icon-btn" aria-label="Close step inspector" onClick={onClose}>
-            ×
+            <CloseIcon />
           </button>
         </span>
       </header>
       <div className="inspector-body">
-        {steps.isLoading && <p className="muted">Loading the step…</p>}
+        {steps.isLoading && <Loading what="the step" shape="panel" />}
         {steps.isError && (
           <p className="text-error" role="alert">
             The step details cannot be read: {steps.error.message}

@@ -5,6 +5,8 @@ import { useCanvasActions } from "./canvasContext";
 import { ERROR_HANDLE, hasErrorHandle, type StepNode } from "../lib/graph";
 import { NODE_TYPES } from "../lib/nodeTypes";
 import { statusLabel } from "../lib/status";
+import { NodeIcon } from "../components/icons";
+import { Plus, TriangleAlert } from "lucide-react";
 
 function summary(data: StepNode["data"]): string {
   const c = data.config ?? {};
@@ -49,7 +51,7 @@ function OutputPlus({ nodeId, handle, side, left }: { nodeId: string; handle: Ou
         actions.addAfter(nodeId, handle, e.currentTarget);
       }}
     >
-      +
+      <Plus size={14} strokeWidth={2.5} aria-hidden />
     </button>
   );
 }
@@ -79,7 +81,7 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
       {spec.hasInput && <Handle type="target" position={Position.Top} />}
       <div className="step-head">
         <span className="step-icon" aria-hidden>
-          {spec.icon}
+          <NodeIcon type={data.kind} size={14} />
         </span>
         <span className="step-type">{spec.label}</span>
         {status && (
@@ -97,7 +99,7 @@ function StepNodeViewInner({ id, data, selected }: NodeProps<StepNode>) {
       )}
       {problems.length > 0 && (
         <div className="step-problem step-warning" role="note" title={problems.join("\n")}>
-          <span aria-hidden>⚠ </span>
+          <TriangleAlert size={12} aria-hidden className="inline-icon" />{" "}
           {problems[0]}
           {problems.length > 1 && <span className="muted"> (+{problems.length - 1} more)</span>}
         </div>

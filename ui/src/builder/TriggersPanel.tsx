@@ -21,6 +21,7 @@ import {
   type ScheduleBody,
 } from "../lib/triggers";
 import { ScheduleEditor } from "./ScheduleEditor";
+import { useConfirm } from "../components/confirm";
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -259,11 +260,15 @@ function TriggerItem({
       },
     );
   };
-  const del = () => {
-    const what = isSchedule
-      ? "Delete this schedule? No more runs start from it; runs already started go on."
-      : "Delete this webhook? Calls to its URL will be refused from now on.";
-    if (!window.confirm(what)) return;
+  const [confirm, confirmDialog] = useConfirm();
+  const del = async () => {
+    const ok = await confirm({
+      title: isSchedule ? "Delete this schedule?" : "Delete this webhook?",
+      body: <p>{isSchedule ? "No more runs start from it; runs already started go on." : "Calls to its URL will be refused from now on."}</p>,
+      confirmLabel: isSchedule ? "Delete schedule" : "Delete webhook",
+      danger: true,
+    });
+    if (!ok) return;
     setError(null);
     remove.mutate(t.id, {
       onSuccess: () => {
@@ -283,6 +288,7 @@ function TriggerItem({
 
   return (
     <li className="trigger-item" aria-labelledby={`${id}-title`} data-trigger-type={t.type} data-enabled={t.enabled}>
+      {confirmDialog}
       <div className="trigger-head">
         <span className="badge badge-trigger" data-triggered-by={t.type}>
           {t.type}
@@ -362,7 +368,7 @@ function TriggerItem({
             </button>
           </>
         )}
-        <button type="button" className="btn btn-small btn-danger" onClick={del} disabled={busy} aria-describedby={`${id}-title`}>
+        <button type="button" className="btn btn-small btn-danger" onClick={() => void del()} disabled={busy} aria-describedby={`${id}-title`}>
           Delete
         </button>
       </div>

@@ -15,6 +15,7 @@ import {
   type JsonContainer,
 } from "../lib/jsonTree";
 import { CopyButton } from "./ui";
+import { ChevronDown, ChevronRight } from "lucide-react";
 
 /** Children shown at once under one container; more on request. */
 const PAGE = 100;
@@ -99,7 +100,7 @@ function JsonNode({
           aria-label={path === ROOT ? "Whole value" : path.slice(1).replace(/^\./, "")}
           onClick={() => state.toggle(path, !open)}
         >
-          <span aria-hidden>{open ? "▾" : "▸"}</span>
+          {open ? <ChevronDown size={13} aria-hidden /> : <ChevronRight size={13} aria-hidden />}
         </button>
       )}
       <Key name={name} query={state.query} />

@@ -35,32 +35,34 @@ export function WorkflowTable({
   extra: { header: string; cell: (w: Workflow) => ReactNode };
 }) {
   return (
-    <table className="table" aria-label="Workflows">
-      <thead>
-        <tr>
-          <th>Name</th>
-          <th>{extra.header}</th>
-          <th>Active version</th>
-          <th>Updated</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {workflows.map((w) => (
-          <tr key={w.id}>
-            <td>
-              <Link to={`/workflows/${w.id}`}>{w.name}</Link>
-            </td>
-            <td>{extra.cell(w)}</td>
-            <td>{w.version ? `v${w.version}` : <span className="muted">not built</span>}</td>
-            <td>{formatRelative(w.updated_at)}</td>
-            <td className="row-actions">
-              <Link to={`/workflows/${w.id}/runs`}>Runs</Link>
-              <Link to={`/workflows/${w.id}/versions`}>Versions</Link>
-            </td>
+    <div className="table-scroll">
+      <table className="table" aria-label="Workflows">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>{extra.header}</th>
+            <th>Active version</th>
+            <th>Updated</th>
+            <th />
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {workflows.map((w) => (
+            <tr key={w.id}>
+              <td>
+                <Link to={`/workflows/${w.id}`}>{w.name}</Link>
+              </td>
+              <td>{extra.cell(w)}</td>
+              <td>{w.version ? `v${w.version}` : <span className="muted">not built</span>}</td>
+              <td>{formatRelative(w.updated_at)}</td>
+              <td className="row-actions">
+                <Link to={`/workflows/${w.id}/runs`}>Runs</Link>
+                <Link to={`/workflows/${w.id}/versions`}>Versions</Link>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

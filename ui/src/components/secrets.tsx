@@ -4,6 +4,7 @@ import { useDeleteSecret, useSecrets, useSetSecret } from "../api/hooks";
 import { formatDate, formatRelative } from "../lib/format";
 import { SECRET_NAME_HINT, secretNameProblem, suggestSecretName } from "../lib/secrets";
 import { Empty, ErrorState, Loading, Modal } from "./ui";
+import { useConfirm } from "./confirm";
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -18,8 +19,15 @@ export function SecretsTab({ projectId }: { projectId: string }) {
   const names = (secrets.data ?? []).map((s) => s.name);
   const closeReplace = useCallback(() => setReplacing(null), []);
 
-  const del = (name: string) => {
-    if (!window.confirm(`Delete the secret ${name}? Workflows that use it will no longer compile, and their runs fail where they read it.`)) return;
+  const [confirm, confirmDialog] = useConfirm();
+  const del = async (name: string) => {
+    const ok = await confirm({
+      title: `Delete the secret ${name}?`,
+      body: <p>Workflows that use it will no longer compile, and their runs fail where they read it.</p>,
+      confirmLabel: "Delete secret",
+      danger: true,
+    });
+    if (!ok) return;
     setError(null);
     remove.mutate(name, {
       onSuccess: () => setStatus(`Secret ${name} deleted.`),
@@ -29,6 +37,7 @@ export function SecretsTab({ projectId }: { projectId: string }) {
 
   return (
     <section className="section" aria-labelledby="secrets-heading">
+      {confirmDialog}
       <h2 id="secrets-heading">Secrets</h2>
       <p className="hint" id="secrets-usage">
         Use a secret as <code>{"{{ secrets.NAME }}"}</code> in http and transform templates, or{" "}
@@ -52,41 +61,43 @@ export function SecretsTab({ projectId }: { projectId: string }) {
         </Empty>
       )}
       {secrets.data && secrets.data.length > 0 && (
-        <table className="table" aria-label="Secrets">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Created</th>
-              <th>Updated</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {secrets.data.map((s) => (
-              <tr key={s.name}>
-                <td className="mono">{s.name}</td>
-                <td>{formatDate(s.created_at)}</td>
-                <td title={formatDate(s.updated_at)}>{formatRelative(s.updated_at)}</td>
-                <td className="row-actions">
-                  <button type="button" className="btn btn-small" aria-label={`Replace ${s.name}`} onClick={() => setReplacing(s.name)}>
-                    Replace
-                  </button>
-                  <button
-                    type="button"
-                    className="btn btn-small btn-danger"
-                    aria-label={`Delete ${s.name}`}
-                    disabled={remove.isPending && remove.variables === s.name}
-                    onClick={() => del(s.name)}
-                  >
-                    Delete
-                  </button>
-                </td>
+        <div className="table-scroll">
+          <table className="table" aria-label="Secrets">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Created</th>
+                <th>Updated</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {secrets.data.map((s) => (
+                <tr key={s.name}>
+                  <td className="mono">{s.name}</td>
+                  <td>{formatDate(s.created_at)}</td>
+                  <td title={formatDate(s.updated_at)}>{formatRelative(s.updated_at)}</td>
+                  <td className="row-actions">
+                    <button type="button" className="btn btn-small" aria-label={`Replace ${s.name}`} onClick={() => setReplacing(s.name)}>
+                      Replace
+                    </button>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      aria-label={`Delete ${s.name}`}
+                      disabled={remove.isPending && remove.variables === s.name}
+                      onClick={() => void del(s.name)}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {replacing && (
         <ReplaceDialog

@@ -2,6 +2,8 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { TONE_COLOURS, type Tone } from "../lib/status";
 import { triggeredByLabel } from "../lib/triggers";
+import { CloseIcon } from "./icons";
+import { Check } from "lucide-react";
 
 export function StatusDot({ tone, label, pulse }: { tone: Tone; label?: string; pulse?: boolean }) {
   return (
@@ -25,10 +27,22 @@ export function StatusBadge({ tone, children }: { tone: Tone; children: ReactNod
   );
 }
 
-export function Loading({ what }: { what: string }) {
+/**
+ * A skeleton of what is coming (grey bars that shimmer); screen readers hear "Loading …".
+ * `shape`: "rows" for lists and tables, "cards" for a grid of cards, "panel" for a side panel.
+ */
+export function Loading({ what, shape = "rows" }: { what: string; shape?: "rows" | "cards" | "panel" }) {
+  const count = shape === "cards" ? 3 : shape === "panel" ? 4 : 4;
   return (
-    <div className="state state-loading" role="status" aria-live="polite">
-      <span className="spinner" aria-hidden /> Loading {what}…
+    <div className={`skeleton skeleton-${shape}`} role="status" aria-live="polite" aria-busy="true" data-loading={what}>
+      <span className="sr-only">Loading {what}…</span>
+      {Array.from({ length: count }, (_, i) => (
+        <div key={i} className="skeleton-item" aria-hidden>
+          <span className="skeleton-bar skeleton-bar-title" />
+          <span className="skeleton-bar" />
+          {shape === "cards" && <span className="skeleton-bar skeleton-bar-short" />}
+        </div>
+      ))}
     </div>
   );
 }
@@ -68,6 +82,9 @@ export function PageHeader({ title, subtitle, actions }: { title: ReactNode; sub
   );
 }
 
+/** The dialogs open now, innermost last. */
+const OPEN_MODALS: object[] = [];
+
 export function Modal({
   title,
   onClose,
@@ -86,8 +103,11 @@ export function Modal({
     close.current = onClose;
   }, [onClose]);
   useEffect(() => {
+    // Only the topmost dialog answers Escape (a confirmation over the triggers dialog).
+    const me = {};
+    OPEN_MODALS.push(me);
     const onKey = (e: globalThis.KeyboardEvent) => {
-      if (e.key === "Escape") close.current();
+      if (e.key === "Escape" && OPEN_MODALS[OPEN_MODALS.length - 1] === me) close.current();
     };
     window.addEventListener("keydown", onKey);
     // The first field, else the first button (the header's Close).
@@ -95,7 +115,10 @@ export function Modal({
       ref.current?.querySelector<HTMLElement>("input:not([readonly]), textarea:not([readonly]), select") ??
       ref.current?.querySelector<HTMLElement>("button");
     first?.focus();
-    return () => window.removeEventListener("keydown", onKey);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      OPEN_MODALS.splice(OPEN_MODALS.indexOf(me), 1);
+    };
   }, []);
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
@@ -103,7 +126,7 @@ export function Modal({
         <header className="modal-header">
           <h2>{title}</h2>
           <button type="button" className="icon-btn" aria-label="Close" onClick={onClose}>
-            ×
+            <CloseIcon />
           </button>
         </header>
         {children}
@@ -243,7 +266,11 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
         Copy
       </button>
       <span role="status" className={state === "failed" ? "text-error small" : "muted small"}>
-        {state === "copied" && "Copied ✓"}
+        {state === "copied" && (
+          <>
+            Copied <Check size={13} aria-hidden className="inline-icon" />
+          </>
+        )}
         {state === "failed" && "Could not copy: select the text and press Ctrl+C."}
       </span>
     </span>

@@ -4,6 +4,7 @@ import type { ApiKeyCreated } from "../api/types";
 import { CopyButton, Empty, ErrorState, Loading, PageHeader } from "../components/ui";
 import { ALL_PROJECTS, expiryFromDate, isExpired, keyProjectName, keyStart, todayInput } from "../lib/apiKeys";
 import { formatDate, formatRelative } from "../lib/format";
+import { useConfirm } from "../components/confirm";
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -18,8 +19,15 @@ export function ApiKeysPage() {
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const doRevoke = (id: string, name: string) => {
-    if (!window.confirm(`Revoke the key “${name}”? Programs that use it get 401 from now on. This cannot be undone.`)) return;
+  const [confirm, confirmDialog] = useConfirm();
+  const doRevoke = async (id: string, name: string) => {
+    const ok = await confirm({
+      title: `Revoke the key “${name}”?`,
+      body: <p>Programs that use it get 401 from now on. This cannot be undone.</p>,
+      confirmLabel: "Revoke key",
+      danger: true,
+    });
+    if (!ok) return;
     setError(null);
     revoke.mutate(id, {
       onSuccess: () => {
@@ -32,6 +40,7 @@ export function ApiKeysPage() {
 
   return (
     <div className="page">
+      {confirmDialog}
       <PageHeader
         title="API keys"
         subtitle="Keys let programs and CI call runloom's API as you, without signing in. A key limited to one project sees nothing else."
@@ -61,49 +70,51 @@ export function ApiKeysPage() {
           </Empty>
         )}
         {keys.data && keys.data.length > 0 && (
-          <table className="table" aria-label="API keys">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Key</th>
-                <th>Project</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Expires</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((k) => (
-                <tr key={k.id}>
-                  <td>{k.name}</td>
-                  <td className="mono small" title="Only the first characters are kept in the clear">
-                    {keyStart(k.prefix)}…
-                  </td>
-                  <td>{keyProjectName(k, projects.data)}</td>
-                  <td>{formatDate(k.created_at)}</td>
-                  <td title={k.last_used_at ? formatDate(k.last_used_at) : undefined}>{formatRelative(k.last_used_at)}</td>
-                  <td>
-                    {k.expires_at ? formatDate(k.expires_at) : <span className="muted">never</span>}{" "}
-                    {isExpired(k) && <span className="pill pill-warn">expired</span>}
-                  </td>
-                  <td className="row-actions">
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      aria-label={`Revoke ${k.name}`}
-                      disabled={revoke.isPending && revoke.variables === k.id}
-                      onClick={() => doRevoke(k.id, k.name)}
-                    >
-                      Revoke
-                    </button>
-                  </td>
+          <div className="table-scroll">
+            <table className="table" aria-label="API keys">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Key</th>
+                  <th>Project</th>
+                  <th>Created</th>
+                  <th>Last used</th>
+                  <th>Expires</th>
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {keys.data.map((k) => (
+                  <tr key={k.id}>
+                    <td>{k.name}</td>
+                    <td className="mono small" title="Only the first characters are kept in the clear">
+                      {keyStart(k.prefix)}…
+                    </td>
+                    <td>{keyProjectName(k, projects.data)}</td>
+                    <td>{formatDate(k.created_at)}</td>
+                    <td title={k.last_used_at ? formatDate(k.last_used_at) : undefined}>{formatRelative(k.last_used_at)}</td>
+                    <td>
+                      {k.expires_at ? formatDate(k.expires_at) : <span className="muted">never</span>}{" "}
+                      {isExpired(k) && <span className="pill pill-warn">expired</span>}
+                    </td>
+                    <td className="row-actions">
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        aria-label={`Revoke ${k.name}`}
+                        disabled={revoke.isPending && revoke.variables === k.id}
+                        onClick={() => void doRevoke(k.id, k.name)}
+                      >
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
     </div>

@@ -50,6 +50,10 @@ import { NODE_TYPES, PALETTE_ORDER } from "../lib/nodeTypes";
 import { humanizeAll } from "../lib/problems";
 import { runEdges, withRunClass } from "../lib/runPath";
 import { isTerminal } from "../lib/status";
+import { PanelLeftClose, PanelLeftOpen, PanelRightClose, PanelRightOpen } from "lucide-react";
+import { NodeIcon } from "../components/icons";
+import { useCollapsible } from "../lib/collapsible";
+import { useToast } from "../components/toast";
 
 interface Doc {
   nodes: StepNode[];
@@ -108,14 +112,27 @@ function Builder({ workflow }: { workflow: Workflow }) {
   });
   const [savedKey, setSavedKey] = useState(() => graphKey(graphToFlow(workflow.graph)));
   const [problems, setProblems] = useState<Problem[]>([]);
-  const [notice, setNotice] = useState<{ tone: "ok" | "error"; text: string } | null>(() =>
-    restored
-      ? {
-          tone: "ok",
-          text: `Restored your unsaved draft from ${new Date(restored.savedAt).toLocaleString()} (kept in this browser). Save it, or Undo to go back to the saved version.`,
-        }
-      : null,
+  const toast = useToast();
+  const [paletteCollapsed, togglePalette] = useCollapsible("runloom.palette", "(max-width: 1199px)");
+  const [panelCollapsed, togglePanel] = useCollapsible("runloom.sidePanel", null);
+  // One message at a time from the builder (saved, checked, built, failed), as a toast.
+  const setNotice = useCallback(
+    (notice: { tone: "ok" | "error"; text: string; sticky?: boolean } | null) => {
+      if (notice) toast.show({ ...notice, key: "builder" });
+      else toast.dismiss("builder");
+    },
+    [toast],
   );
+  // The builder's messages are about this workflow: they go when the user leaves it.
+  useEffect(() => () => toast.dismiss("builder"), [toast]);
+  useEffect(() => {
+    if (!restored) return;
+    setNotice({
+      tone: "ok",
+      sticky: true,
+      text: `Restored your unsaved draft from ${new Date(restored.savedAt).toLocaleString()} (kept in this browser). Save it, or Undo to go back to the saved version.`,
+    });
+  }, [restored, setNotice]);
   const [draftAt, setDraftAt] = useState<number | null>(restored?.savedAt ?? null);
   const [menu, setMenu] = useState<StepMenu | null>(null);
   const [problemsOpen, setProblemsOpen] = useState(true);
@@ -590,17 +607,21 @@ function Builder({ workflow }: { workflow: Workflow }) {
           </button>
         </div>
       </header>
-      {notice && (
-        <div className={`notice-bar ${notice.tone === "error" ? "notice-error" : "notice-ok"}`} role={notice.tone === "error" ? "alert" : "status"}>
-          {notice.text}
-          <button type="button" className="icon-btn" aria-label="Dismiss message" onClick={() => setNotice(null)}>
-            ×
-          </button>
-        </div>
-      )}
       <div className="builder-body">
-        <aside className="palette" aria-label="Node palette">
-          <h2 className="panel-title">Add a step</h2>
+        <aside className={`palette${paletteCollapsed ? " palette-collapsed" : ""}`} aria-label="Node palette">
+          <div className="palette-head">
+            <h2 className="panel-title">Add a step</h2>
+            <button
+              type="button"
+              className="icon-btn panel-toggle"
+              aria-expanded={!paletteCollapsed}
+              aria-label="Palette labels"
+              title={paletteCollapsed ? "Expand the palette" : "Collapse the palette"}
+              onClick={togglePalette}
+            >
+              {paletteCollapsed ? <PanelLeftOpen size={16} aria-hidden /> : <PanelLeftClose size={16} aria-hidden />}
+            </button>
+          </div>
           <ul>
             {PALETTE_ORDER.map((type) => {
               const spec = NODE_TYPES[type];
@@ -619,15 +640,15 @@ function Builder({ workflow }: { workflow: Workflow }) {
                     aria-label={`Add ${spec.label}`}
                   >
                     <span className="palette-icon" aria-hidden>
-                      {spec.icon}
+                      <NodeIcon type={type} />
                     </span>
-                    {spec.label}
+                    <span className="palette-label">{spec.label}</span>
                   </button>
                 </li>
               );
             })}
           </ul>
-          <p className="muted small">Click to add, or drag onto the canvas.</p>
+          <p className="muted small palette-label">Click to add, or drag onto the canvas.</p>
         </aside>
         <div
           className="canvas"
@@ -704,8 +725,20 @@ function Builder({ workflow }: { workflow: Workflow }) {
             />
           )}
         </div>
-        <aside className="side-panel" aria-label="Side panel">
-          <div className="tabs" role="tablist" aria-label="Side panel">
+        <aside className={`side-panel${panelCollapsed ? " side-panel-collapsed" : ""}`} aria-label="Side panel">
+          <div className="side-panel-head">
+          <button
+            type="button"
+            className="icon-btn panel-toggle"
+            aria-expanded={!panelCollapsed}
+            aria-controls="side-panel-body"
+            aria-label="Show side panel"
+            title={panelCollapsed ? "Show the side panel" : "Hide the side panel"}
+            onClick={togglePanel}
+          >
+            {panelCollapsed ? <PanelRightOpen size={16} aria-hidden /> : <PanelRightClose size={16} aria-hidden />}
+          </button>
+          <div className="tabs" role="tablist" aria-label="Side panel" hidden={panelCollapsed}>
             <button type="button" role="tab" aria-selected={tab === "node"} onClick={() => setTab("node")}>
               Configure
             </button>
@@ -718,6 +751,8 @@ function Builder({ workflow }: { workflow: Workflow }) {
               </button>
             )}
           </div>
+          </div>
+          <div id="side-panel-body" className="side-panel-body" hidden={panelCollapsed}>
           {tab === "code" ? (
             <CodePanel
               workflowId={workflow.id}
@@ -763,6 +798,7 @@ function Builder({ workflow }: { workflow: Workflow }) {
               problems={human}
             />
           )}
+          </div>
         </aside>
       </div>
       {triggersOpen && (

@@ -113,37 +113,39 @@ function Overview({ project: p }: { project: Project }) {
               : "No worker has run yet. Building a workflow starts one; idle workers scale to zero."}
           </p>
         ) : (
-          <table className="table" aria-label="Worker registry">
-            <thead>
-              <tr>
-                <th>Status</th>
-                <th>Worker</th>
-                <th>Host / PID</th>
-                <th>Started</th>
-                <th>Heartbeat</th>
-                <th>Tasks</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(p.workers ?? []).map((w) => (
-                <tr key={w.id}>
-                  <td>
-                    <StatusDot tone={workerTone(w.status)} /> {w.status}
-                    {w.status === "failed" && <WorkerFailureDetails failure={failureOf(w)} />}
-                  </td>
-                  <td className="mono small">{w.worker_id}</td>
-                  <td>
-                    {w.host ?? "—"} / {w.process_id ?? "—"}
-                  </td>
-                  <td>{formatDate(w.started_at)}</td>
-                  <td>{formatRelative(w.last_heartbeat)}</td>
-                  <td>
-                    {formatNumber(w.total_tasks_completed ?? 0)} ok · {formatNumber(w.total_tasks_failed ?? 0)} failed
-                  </td>
+          <div className="table-scroll">
+            <table className="table" aria-label="Worker registry">
+              <thead>
+                <tr>
+                  <th>Status</th>
+                  <th>Worker</th>
+                  <th>Host / PID</th>
+                  <th>Started</th>
+                  <th>Heartbeat</th>
+                  <th>Tasks</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {(p.workers ?? []).map((w) => (
+                  <tr key={w.id}>
+                    <td>
+                      <StatusDot tone={workerTone(w.status)} /> {w.status}
+                      {w.status === "failed" && <WorkerFailureDetails failure={failureOf(w)} />}
+                    </td>
+                    <td className="mono small">{w.worker_id}</td>
+                    <td>
+                      {w.host ?? "—"} / {w.process_id ?? "—"}
+                    </td>
+                    <td>{formatDate(w.started_at)}</td>
+                    <td>{formatRelative(w.last_heartbeat)}</td>
+                    <td>
+                      {formatNumber(w.total_tasks_completed ?? 0)} ok · {formatNumber(w.total_tasks_failed ?? 0)} failed
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
     </>

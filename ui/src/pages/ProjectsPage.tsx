@@ -24,7 +24,7 @@ export function ProjectsPage() {
           </button>
         }
       />
-      {projects.isLoading && <Loading what="projects" />}
+      {projects.isLoading && <Loading what="projects" shape="cards" />}
       {projects.isError && <ErrorState error={projects.error} retry={() => void projects.refetch()} />}
       {projects.data && projects.data.length === 0 && (
         <Empty title="No projects yet">

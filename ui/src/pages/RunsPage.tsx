@@ -117,49 +117,51 @@ export function RunsPage() {
           <p className="muted small runs-summary" role="status" aria-live="polite">
             Showing {rows.length.toLocaleString()} of {total.toLocaleString()} run{total === 1 ? "" : "s"}
           </p>
-          <table className="table" aria-label="Runs">
-            <thead>
-              <tr>
-                <th>Status</th>
-                {!workflowId && <th>Workflow</th>}
-                <th>Started by</th>
-                <th>Version</th>
-                <th>Started</th>
-                <th>Duration</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => (
-                <tr key={e.id} data-execution-id={e.id}>
-                  <td>
-                    <StatusBadge tone={executionTone(e.status)}>{statusLabel(e.status)}</StatusBadge>
-                    <OriginLink execution={e} className="small block origin" />
-                  </td>
-                  {!workflowId && <td>{name(e.workflow_id)}</td>}
-                  <td>{e.triggered_by ? <TriggeredByBadge by={e.triggered_by} /> : <span className="muted">—</span>}</td>
-                  <td>{e.code_version ? `v${e.code_version}` : "—"}</td>
-                  <td>{formatDate(e.started_at)}</td>
-                  <td>{formatDuration(e.duration_ms)}</td>
-                  <td>
-                    <div className="row-actions">
-                      <RecoveryButtons execution={e} idLabel={e.id} onStarted={(started) => openRun(started)} />
-                      <Link to={`/workflows/${e.workflow_id}?run=${e.id}`} aria-label={`Open run ${e.id}`}>
-                        Open
-                      </Link>
-                      {e.temporal_ui_url && (
-                        <a href={e.temporal_ui_url} target="_blank" rel="noreferrer">
-                          Temporal ↗
-                        </a>
-                      )}
-                    </div>
-                  </td>
+          <div className="table-scroll">
+            <table className="table" aria-label="Runs">
+              <thead>
+                <tr>
+                  <th>Status</th>
+                  {!workflowId && <th>Workflow</th>}
+                  <th>Started by</th>
+                  <th>Version</th>
+                  <th>Started</th>
+                  <th>Duration</th>
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {rows.map((e) => (
+                  <tr key={e.id} data-execution-id={e.id}>
+                    <td>
+                      <StatusBadge tone={executionTone(e.status)}>{statusLabel(e.status)}</StatusBadge>
+                      <OriginLink execution={e} className="small block origin" />
+                    </td>
+                    {!workflowId && <td>{name(e.workflow_id)}</td>}
+                    <td>{e.triggered_by ? <TriggeredByBadge by={e.triggered_by} /> : <span className="muted">—</span>}</td>
+                    <td>{e.code_version ? `v${e.code_version}` : "—"}</td>
+                    <td>{formatDate(e.started_at)}</td>
+                    <td>{formatDuration(e.duration_ms)}</td>
+                    <td>
+                      <div className="row-actions">
+                        <RecoveryButtons execution={e} idLabel={e.id} onStarted={(started) => openRun(started)} />
+                        <Link to={`/workflows/${e.workflow_id}?run=${e.id}`} aria-label={`Open run ${e.id}`}>
+                          Open
+                        </Link>
+                        {e.temporal_ui_url && (
+                          <a href={e.temporal_ui_url} target="_blank" rel="noreferrer">
+                            Temporal ↗
+                          </a>
+                        )}
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <div className="paging">
             {history.hasNextPage ? (
               <button

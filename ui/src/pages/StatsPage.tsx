@@ -96,28 +96,30 @@ export function StatsPage() {
             {s.workflows.length === 0 ? (
               <p className="muted">No workflow has run yet.</p>
             ) : (
-              <table className="table" aria-label="Workflow statistics">
-                <thead>
-                  <tr>
-                    <th>Workflow</th>
-                    <th className="num">Runs</th>
-                    <th className="num">Errors</th>
-                    <th className="num">Average</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.workflows.map((w) => (
-                    <tr key={w.workflow_id}>
-                      <td>
-                        <Link to={`/workflows/${w.workflow_id}`}>{w.name}</Link>
-                      </td>
-                      <td className="num">{formatNumber(w.execution_count)}</td>
-                      <td className="num">{formatNumber(w.error_count)}</td>
-                      <td className="num">{formatDuration(w.avg_execution_duration_ms)}</td>
+              <div className="table-scroll">
+                <table className="table" aria-label="Workflow statistics">
+                  <thead>
+                    <tr>
+                      <th>Workflow</th>
+                      <th className="num">Runs</th>
+                      <th className="num">Errors</th>
+                      <th className="num">Average</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {s.workflows.map((w) => (
+                      <tr key={w.workflow_id}>
+                        <td>
+                          <Link to={`/workflows/${w.workflow_id}`}>{w.name}</Link>
+                        </td>
+                        <td className="num">{formatNumber(w.execution_count)}</td>
+                        <td className="num">{formatNumber(w.error_count)}</td>
+                        <td className="num">{formatDuration(w.avg_execution_duration_ms)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             )}
           </section>
           <section className="section">
@@ -125,32 +127,34 @@ export function StatsPage() {
             {s.activities.length === 0 ? (
               <p className="muted">No activity has run yet. Activity figures come from steps such as HTTP requests, transforms and Python code.</p>
             ) : (
-              <table className="table" aria-label="Activity statistics">
-                <thead>
-                  <tr>
-                    <th>Activity</th>
-                    <th className="num">Count</th>
-                    <th className="num">Failures</th>
-                    <th className="num">Average</th>
-                    <th className="num">p95</th>
-                    <th className="num">p99</th>
-                    <th>Last run</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.activities.map((a) => (
-                    <tr key={a.activity_name}>
-                      <td className="mono small">{a.activity_name}</td>
-                      <td className="num">{formatNumber(a.execution_count)}</td>
-                      <td className="num">{formatNumber(a.failure_count)}</td>
-                      <td className="num">{formatDuration(a.avg_duration_ms)}</td>
-                      <td className="num">{formatDuration(a.p95_duration_ms)}</td>
-                      <td className="num">{formatDuration(a.p99_duration_ms)}</td>
-                      <td>{formatRelative(a.last_executed_at)}</td>
+              <div className="table-scroll">
+                <table className="table" aria-label="Activity statistics">
+                  <thead>
+                    <tr>
+                      <th>Activity</th>
+                      <th className="num">Count</th>
+                      <th className="num">Failures</th>
+                      <th className="num">Average</th>
+                      <th className="num">p95</th>
+                      <th className="num">p99</th>
+                      <th>Last run</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {s.activities.map((a) => (
+                      <tr key={a.activity_name}>
+                        <td className="mono small">{a.activity_name}</td>
+                        <td className="num">{formatNumber(a.execution_count)}</td>
+                        <td className="num">{formatNumber(a.failure_count)}</td>
+                        <td className="num">{formatDuration(a.avg_duration_ms)}</td>
+                        <td className="num">{formatDuration(a.p95_duration_ms)}</td>
+                        <td className="num">{formatDuration(a.p99_duration_ms)}</td>
+                        <td>{formatRelative(a.last_executed_at)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             )}
           </section>
         </>

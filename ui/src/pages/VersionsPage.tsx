@@ -9,6 +9,7 @@ import { Empty, ErrorState, Loading, Modal, PageHeader } from "../components/ui"
 import { VersionGraphView } from "../components/VersionGraphView";
 import { diffSummary, diffVersionedCode } from "../lib/diff";
 import { formatDate, formatNumber } from "../lib/format";
+import { useToast } from "../components/toast";
 
 type CodePart = "workflow_code" | "activities_code";
 type View = "graph" | CodePart;
@@ -22,7 +23,7 @@ export function VersionsPage() {
   const [compareTo, setCompareTo] = useState<number | null>(null);
   const [part, setPart] = useState<View>("graph");
   const [confirming, setConfirming] = useState<number | null>(null);
-  const [rolledBack, setRolledBack] = useState<number | null>(null);
+  const toast = useToast();
   const [exportError, setExportError] = useState<string | null>(null);
 
   const list = useMemo(() => [...(versions.data ?? [])].sort((a, b) => b.version - a.version), [versions.data]);
@@ -81,12 +82,6 @@ export function VersionsPage() {
           Rollback failed: {activate.error.message}
         </p>
       )}
-      {rolledBack !== null && workflow.data && (
-        <p className="notice notice-ok" role="status">
-          v{rolledBack} is active, and its graph is back in the editor.{" "}
-          <Link to={`/workflows/${workflow.data.id}`}>Open it in the builder</Link>
-        </p>
-      )}
       {confirming !== null && (
         <Modal title={`Roll back to v${confirming}?`} onClose={() => setConfirming(null)}>
           <p>
@@ -105,7 +100,19 @@ export function VersionsPage() {
                 const version = confirming;
                 activate.mutate(version, {
                   onSuccess: () => {
-                    setRolledBack(version);
+                    toast.show({
+                      tone: "ok",
+                      key: "rollback",
+                      sticky: true,
+                      text: (
+                        <>
+                          v{version} is active, and its graph is back in the editor.{" "}
+                          <Link to={`/workflows/${workflowId ?? ""}`} onClick={() => toast.dismiss("rollback")}>
+                            Open it in the builder
+                          </Link>
+                        </>
+                      ),
+                    });
                     setConfirming(null);
                   },
                 });
@@ -125,42 +132,44 @@ export function VersionsPage() {
       )}
       {list.length > 0 && (
         <div className="versions-layout">
-          <table className="table" aria-label="Versions">
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Compiled</th>
-                <th className="num">Runs</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((v) => (
-                <tr key={v.version} className={v.version === selected ? "row-selected" : undefined}>
-                  <td>
-                    <button type="button" className="link-btn" onClick={() => setSelected(v.version)} aria-pressed={v.version === selected}>
-                      v{v.version}
-                    </button>{" "}
-                    {v.is_active && <span className="pill pill-ok">active</span>}
-                  </td>
-                  <td>{formatDate(v.compiled_at)}</td>
-                  <td className="num">{formatNumber(v.execution_count ?? 0)}</td>
-                  <td>
-                    {!v.is_active && (
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        disabled={activate.isPending}
-                        onClick={() => setConfirming(v.version)}
-                      >
-                        Roll back to v{v.version}
-                      </button>
-                    )}
-                  </td>
+          <div className="table-scroll">
+            <table className="table" aria-label="Versions">
+              <thead>
+                <tr>
+                  <th>Version</th>
+                  <th>Compiled</th>
+                  <th className="num">Runs</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {list.map((v) => (
+                  <tr key={v.version} className={v.version === selected ? "row-selected" : undefined}>
+                    <td>
+                      <button type="button" className="link-btn" onClick={() => setSelected(v.version)} aria-pressed={v.version === selected}>
+                        v{v.version}
+                      </button>{" "}
+                      {v.is_active && <span className="pill pill-ok">active</span>}
+                    </td>
+                    <td>{formatDate(v.compiled_at)}</td>
+                    <td className="num">{formatNumber(v.execution_count ?? 0)}</td>
+                    <td>
+                      {!v.is_active && (
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={activate.isPending}
+                          onClick={() => setConfirming(v.version)}
+                        >
+                          Roll back to v{v.version}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {current && (
             <section className="card code-card" aria-label={`v${current.version}`}>
               <div className="code-toolbar">
