@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -83,3 +84,17 @@ async def test_missing_build_says_what_to_do(tmp_path: Path) -> None:
     assert "make ui" in r.text
     assert (await client.get("/projects")).text == r.text
     assert (await client.get("/api/health")).json() == {"database": "ok"}
+
+
+def test_every_font_size_is_on_the_type_scale() -> None:
+    """One type scale: the stylesheet sizes text only through its --text-* variables."""
+    css = (Path(__file__).resolve().parents[2] / "ui" / "src" / "styles.css").read_text()
+    scale = dict(re.findall(r"(--text-[a-z0-9]+):\s*(\d+)px;", css))
+    assert len(scale) >= 5 and sorted(map(int, scale.values())) == sorted(
+        set(map(int, scale.values()))
+    )
+    sizes = re.findall(r"font-size:\s*([^;}\n]+)", css)
+    off_scale = [s for s in sizes if not re.fullmatch(r"var\((--text-[a-z0-9]+)\)", s.strip())]
+    assert off_scale == [], f"font sizes off the type scale: {off_scale}"
+    used = {s.strip()[len("var(") : -1] for s in sizes}
+    assert used <= set(scale), used - set(scale)
