@@ -7,6 +7,7 @@ feed `request.jwt.claims` and Row Level Security whichever issuer signed them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -47,6 +48,12 @@ class Principal:
     # to one project (also in `claims` as `runloom_project_id`, which RLS honours).
     api_key: bool = False
     project_id: uuid.UUID | None = None
+
+
+def token_digest(token: str) -> str:
+    """How a high-entropy bearer secret (an API key, a webhook token, a stream ticket) is
+    stored and looked up: its SHA-256. Argon2 is for passwords; it would slow every call."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def hash_password(password: str) -> str:

@@ -111,8 +111,6 @@ def write_key_file(path: Path, keys: Sequence[str]) -> None:
 class Vault:
     """Encrypts under the first key of a ring and decrypts under any of them."""
 
-    generate_key = staticmethod(generate_key)
-
     def __init__(self, keys: Sequence[bytes]) -> None:
         if not keys:
             raise ConfigurationError(f"a vault needs at least one key; {_GENERATE_HINT}")

@@ -16,10 +16,11 @@ CREATE INDEX IF NOT EXISTS idx_executions_retry_of
 CREATE INDEX IF NOT EXISTS idx_executions_rerun_of
   ON public.workflow_executions (rerun_of) WHERE rerun_of IS NOT NULL;
 
--- record_execution_start learns which run a re-run repeats: one of the same workflow
--- (which the caller owns, as checked first).
+-- record_execution_start learns what started the run (a trigger must be the workflow's,
+-- 20251220000002_triggers.sql) and which run a re-run repeats (one of the same workflow,
+-- which the caller owns, as checked first).
 DROP FUNCTION IF EXISTS public.record_execution_start(
-  UUID, UUID, UUID, JSONB, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, UUID
+  UUID, UUID, UUID, JSONB, TEXT, TEXT, TEXT, TEXT, TEXT
 );
 
 CREATE OR REPLACE FUNCTION public.record_execution_start(

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from runloom.auth import AuthError
+from runloom.auth import AuthError, token_digest
 from runloom.errors import InvalidRequestError
-from runloom.services.triggers import token_context, token_hash
+from runloom.services.triggers import token_context
 from runloom.services.webhooks import WebhookCall, _authenticate, webhook_input
 from runloom.store.triggers import TriggerPrincipal
 from runloom.vault import Vault, generate_key, parse_keys
@@ -56,7 +56,7 @@ def _principal(vault: Vault, token: str) -> TriggerPrincipal:
         type="webhook",
         enabled=True,
         input={},
-        token_hash=token_hash(token),
+        token_hash=token_digest(token),
         token_ciphertext=vault.encrypt(token, context=token_context(tid)),
         user_id=uuid.uuid4(),
         email=None,

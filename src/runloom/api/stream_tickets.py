@@ -9,12 +9,11 @@ process can redeem what another issued.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from typing import Any
 
-from runloom.auth import AuthError, Principal
+from runloom.auth import AuthError, Principal, token_digest
 from runloom.db.pool import Pool
 from runloom.db.session import service_session, user_session
 from runloom.store import executions, stream_tickets
@@ -22,10 +21,6 @@ from runloom.store import executions, stream_tickets
 __all__ = ["TICKET_TTL_S", "issue", "redeem"]
 
 TICKET_TTL_S = 30
-
-
-def _hash(ticket: str) -> str:
-    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 def _document(user: Principal) -> dict[str, Any]:
@@ -45,7 +40,7 @@ async def issue(pool: Pool, user: Principal, execution_id: uuid.UUID) -> str:
     async with service_session(pool) as conn:
         await stream_tickets.issue(
             conn,
-            ticket_hash=_hash(ticket),
+            ticket_hash=token_digest(ticket),
             user_id=user.user_id,
             execution_id=execution_id,
             principal=_document(user),
@@ -58,7 +53,7 @@ async def redeem(pool: Pool, ticket: str, execution_id: uuid.UUID) -> Principal:
     """Who the ticket was issued to; AuthError when it is unknown, used, expired or for
     another execution. Redeeming spends it whatever the outcome."""
     async with service_session(pool) as conn:
-        found = await stream_tickets.redeem(conn, ticket_hash=_hash(ticket))
+        found = await stream_tickets.redeem(conn, ticket_hash=token_digest(ticket))
     if found is None:
         raise AuthError("this stream ticket is unknown or already used; ask for a new one")
     if not found.fresh:

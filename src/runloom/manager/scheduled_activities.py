@@ -19,17 +19,16 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from runloom import naming
-from runloom.auth import key_claims
 from runloom.db.pool import Pool
 from runloom.db.session import service_session, user_session
 from runloom.errors import NotFoundError, QuotaExceededError
 from runloom.manager.scheduled_run import Plan, PlannedRun, RecordRun, ScheduledRun
 from runloom.services import runs
+from runloom.services.triggers import acting_claims
 from runloom.settings import Settings
 from runloom.store import executions, triggers
 from runloom.store.executions import Origin, StartContext
 from runloom.store.installation import PlatformQueue
-from runloom.store.triggers import TriggerPrincipal
 
 __all__ = ["ScheduledRunActivities", "serve_schedules"]
 
@@ -38,13 +37,6 @@ log = logging.getLogger(__name__)
 # A schedule whose trigger is gone is removed by its next action, unless it is this young:
 # its trigger's row may not be committed yet.
 _ORPHAN_AFTER = timedelta(minutes=1)
-
-
-def _claims(principal: TriggerPrincipal) -> dict[str, Any]:
-    """A trigger acts as its owner, within its project, as a project-scoped key does."""
-    return key_claims(
-        user_id=principal.user_id, email=principal.email, project_id=principal.project_id
-    )
 
 
 def _run_input(configured: Any, *, trigger_id: uuid.UUID, fired_at: str) -> Any:
@@ -73,7 +65,7 @@ class ScheduledRunActivities:
         try:
             context = await runs.prepare_start(
                 self.pool,
-                claims=_claims(principal),
+                claims=acting_claims(principal),
                 workflow_id=principal.workflow_id,
                 settings=self.settings,
             )
@@ -110,7 +102,7 @@ class ScheduledRunActivities:
         try:
             if principal is None:
                 raise NotFoundError(f"trigger {tid} was deleted before its run was recorded")
-            async with user_session(self.pool, _claims(principal)) as conn:
+            async with user_session(self.pool, acting_claims(principal)) as conn:
                 if await _already_recorded(conn, uuid.UUID(run.execution_id)):
                     return  # a retry after a commit whose answer was lost
                 await executions.insert_execution(

@@ -7,13 +7,13 @@ commit after a created schedule deletes it again.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from runloom.auth import key_claims, token_digest
 from runloom.db.pool import Pool
 from runloom.db.session import Claims, user_session
 from runloom.errors import InvalidRequestError
@@ -21,19 +21,19 @@ from runloom.models import Overlap, Trigger, TriggerType
 from runloom.services import schedules
 from runloom.services.schedules import Scheduler
 from runloom.store import triggers
-from runloom.store.triggers import ScheduleSpec, WebhookToken
+from runloom.store.triggers import ScheduleSpec, TriggerPrincipal, WebhookToken
 from runloom.vault import Vault
 
 __all__ = [
     "TOKEN_PREFIX",
     "NewTrigger",
     "TriggerChange",
+    "acting_claims",
     "create_trigger",
     "delete_schedules",
     "delete_trigger",
     "run_trigger_now",
     "token_context",
-    "token_hash",
     "token_matches",
     "update_trigger",
 ]
@@ -71,8 +71,12 @@ class TriggerChange:
         return any(value is not None for value in fields)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def acting_claims(principal: TriggerPrincipal) -> Claims:
+    """A webhook call or a schedule's action carries no user's token: the run starts as the
+    trigger's owner, limited to its project, as a project-scoped API key would."""
+    return key_claims(
+        user_id=principal.user_id, email=principal.email, project_id=principal.project_id
+    )
 
 
 def token_context(trigger_id: uuid.UUID) -> str:
@@ -83,7 +87,7 @@ def token_context(trigger_id: uuid.UUID) -> str:
 def _new_token(vault: Vault, trigger_id: uuid.UUID) -> tuple[str, WebhookToken]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
     stored = WebhookToken(
-        hash=token_hash(token),
+        hash=token_digest(token),
         ciphertext=vault.encrypt(token, context=token_context(trigger_id)),
         prefix=token[: len(TOKEN_PREFIX) + _DISPLAY_CHARS],
     )
@@ -91,7 +95,7 @@ def _new_token(vault: Vault, trigger_id: uuid.UUID) -> tuple[str, WebhookToken]:
 
 
 def token_matches(stored_hash: str, token: str) -> bool:
-    return hmac.compare_digest(stored_hash, token_hash(token))
+    return hmac.compare_digest(stored_hash, token_digest(token))
 
 
 async def create_trigger(

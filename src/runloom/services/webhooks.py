@@ -19,14 +19,14 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
 
-from runloom.auth import AuthError, key_claims
+from runloom.auth import AuthError
 from runloom.db.pool import Pool
 from runloom.db.session import service_session
 from runloom.errors import ConflictError, InvalidRequestError, NotFoundError
 from runloom.models import Execution
 from runloom.services import runs
 from runloom.services.outcome import Outcome, outcome_of_failure
-from runloom.services.triggers import token_context, token_matches
+from runloom.services.triggers import acting_claims, token_context, token_matches
 from runloom.settings import Settings
 from runloom.store import triggers
 from runloom.store.executions import Origin
@@ -104,13 +104,10 @@ async def start_from_webhook(
     _authenticate(principal, call, vault)
     if not principal.enabled:
         raise ConflictError("this webhook is paused; resume it in the builder's Triggers panel")
-    claims = key_claims(
-        user_id=principal.user_id, email=principal.email, project_id=principal.project_id
-    )
     return await runs.start_execution(
         pool,
         client,
-        claims=claims,
+        claims=acting_claims(principal),
         workflow_id=principal.workflow_id,
         version=None,
         input=webhook_input(call),

@@ -5,7 +5,6 @@ Keys are high-entropy, so a fast hash is right (argon2 would slow every API call
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import uuid
@@ -15,6 +14,7 @@ from datetime import datetime
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from runloom.auth import token_digest
 from runloom.errors import NotFoundError
 from runloom.models import ApiKey
 from runloom.store.queries import sql
@@ -38,10 +38,6 @@ class KeyOwner:
 
 def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(_KEY_BYTES)
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def well_formed(key: str) -> bool:
@@ -70,7 +66,7 @@ async def create_key(
             "project_id": project_id,
             "name": name,
             "prefix": key[len(KEY_PREFIX) : len(KEY_PREFIX) + _DISPLAY_CHARS],
-            "key_hash": key_hash(key),
+            "key_hash": token_digest(key),
             "expires_at": expires_at,
         },
     )
@@ -94,7 +90,7 @@ async def revoke_key(conn: AsyncConnection[DictRow], key_id: uuid.UUID) -> None:
 
 async def key_owner(conn: AsyncConnection[DictRow], key: str) -> KeyOwner | None:
     """Service session: who a key stands for (touching its last use), None when unknown."""
-    cur = await conn.execute(sql("api_keys_principal"), {"key_hash": key_hash(key)})
+    cur = await conn.execute(sql("api_keys_principal"), {"key_hash": token_digest(key)})
     row = await cur.fetchone()
     if row is None:
         return None
