@@ -91,9 +91,15 @@ class TrackedRun:
     temporal_workflow_id: str | None
     temporal_run_id: str | None
     stats_recorded_at: datetime | None
-    # The execution the run's memo names: its own id, or for a retry (a reset run, which
-    # keeps the memo it was reset from) the first execution of its chain of retries.
-    memo_execution_id: uuid.UUID
+
+    @property
+    def memo_execution_id(self) -> uuid.UUID | None:
+        """The execution the run's memo names: the one its Temporal workflow id was made
+        for (``<key>-<execution id>``): its own, or for a retry (a reset run, which keeps
+        the memo and the workflow id of the run it was reset from) the chain's first."""
+        if self.temporal_workflow_id is None:
+            return None
+        return naming.execution_id_of(self.temporal_workflow_id)
 
 
 @dataclass(frozen=True, slots=True)
