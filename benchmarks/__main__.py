@@ -1,256 +1,264 @@
-"""`make bench`: compile speed, the per-call cost of a sandboxed python node, the cost of
-starting and tracking a run, statistics reads.
+"""`make bench`: every measure of issue 14, runloom side by side with hand-written
+`temporalio` on the same Temporal dev server in the same run.
 
-Everything runs for real on this machine: an embedded Postgres (with pg_stat_statements, to
-count the SQL each start costs), a Temporal dev server and `runloom up` as a subprocess.
-Results print as a table and are written to `benchmarks/results.json`.
+Everything runs for real on this machine: an embedded Postgres (with pg_stat_statements),
+a Temporal dev server, `runloom up` as a subprocess and the hand-written baseline's worker
+(benchmarks/stack.py). The table prints at the end and is written, with the machine, date
+and command, to benchmarks/RESULTS.md; the raw figures go to benchmarks/results.json.
+
+Sizes come from the environment: BENCH_RUNS (start/tracking samples, 100),
+BENCH_THROUGHPUT_RUNS (500), BENCH_REPEATS (throughput repeats, 3), BENCH_STEP_REPEATS
+(40-step runs per mode, 7), BENCH_PROJECTS (200), BENCH_LOAD_EACH (requests per client
+of the 50, 20). BENCH_QUICK=1 makes them all small and writes RESULTS.quick.md and
+results.quick.json instead, so a check never overwrites the real results. BENCH_ONLY
+(comma-separated: throughput, steps, runs, workers, load, streams, projects) runs only
+those live measures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
-import statistics
+import shlex
+import sys
 import tempfile
-import time
-import uuid
+import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from temporalio.client import Client
-from tests.live import LiveStack, up_env
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarks.graphs import approval_graph
+from benchmarks.graphs import three_step_graph
+from benchmarks.load import bench_load
+from benchmarks.projects import bench_projects
+from benchmarks.report import Report, rich_table, this_machine
+from benchmarks.rows import build_rows
+from benchmarks.runs_bench import bench_compile, bench_runs
 from benchmarks.sandbox_bench import measure_python_call_overhead
+from benchmarks.session import sign_up, warm_up
+from benchmarks.stack import BenchStack
+from benchmarks.steps import bench_steps
 from benchmarks.streams_bench import bench_streams
-from runloom.compiler import compile_workflow
-from runloom.db.migrate import migrate
-from runloom.stack.ports import free_port
-from runloom.stack.postgres import EmbeddedPostgres
-from runloom.stack.temporal_server import TemporalDevServer
+from benchmarks.summary import cpu_section, missed_notes, row_notes, sizes_note
+from benchmarks.throughput import bench_throughput
 
+HERE = Path(__file__).resolve().parent
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+ONLY = {key.strip() for key in os.environ.get("BENCH_ONLY", "").split(",") if key.strip()}
+_DEFAULTS = {
+    "runs": (100, 20),
+    "throughput_runs": (500, 40),
+    "repeats": (3, 1),
+    "step_repeats": (7, 2),
+    "projects": (200, 10),
+    "load_each": (20, 4),
+}
 console = Console()
-RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def sizes() -> dict[str, int]:
+    return {
+        name: int(os.environ.get(f"BENCH_{name.upper()}", str(full if not QUICK else quick)))
+        for name, (full, quick) in _DEFAULTS.items()
+    }
 
 
-def chain_graph(length: int) -> dict[str, Any]:
-    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
-    edges = []
-    previous = "start"
-    for i in range(length):
-        node_id = f"step_{i}"
-        if i % 2:
-            nodes.append({"id": node_id, "type": "python", "config": {"code": f"return {i}"}})
-        else:
-            nodes.append(
-                {"id": node_id, "type": "transform", "config": {"output": {"i": f"{{{{ {i} }}}}"}}}
-            )
-        edges.append({"source": previous, "target": node_id})
-        previous = node_id
-    nodes.append({"id": "end", "type": "end"})
-    edges.append({"source": previous, "target": "end"})
-    return {"nodes": nodes, "edges": edges}
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
-def bench_compile() -> dict[str, float]:
-    results = {}
-    for size in (10, 100):
-        graph = chain_graph(size)
-        times = []
-        for _ in range(20):
-            began = time.perf_counter()
-            compile_workflow(graph, workflow_key="bench", version=1)
-            times.append((time.perf_counter() - began) * 1000)
-        results[f"compile_{size}_nodes_ms_p50"] = statistics.median(times)
-    return results
+class Phases:
+    """The progress display: one line per measure, and errors kept rather than fatal, so
+    one broken measure does not cost the others."""
+
+    def __init__(self, progress: Progress, raw: dict[str, Any]) -> None:
+        self.progress = progress
+        self.raw = raw
+
+    async def run(
+        self, key: str, label: str, total: int, work: Callable[[Callable[[], None]], Awaitable[Any]]
+    ) -> None:
+        if ONLY and key not in ONLY:
+            return
+        task = self.progress.add_task(label, total=total)
+        try:
+            self.raw[key] = _plain(await work(lambda: self.progress.advance(task)))
+        except Exception as error:
+            self.progress.console.print(f"[red]{label}: {error!r}[/red]")
+            self.raw.setdefault("errors", {})[key] = traceback.format_exc(limit=8)
+        self.progress.update(task, completed=total)
 
 
-def statement_calls(admin_url: str) -> dict[str, int]:
-    with psycopg.connect(admin_url) as conn:
-        rows = conn.execute(
-            "SELECT query, calls FROM pg_stat_statements "
-            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'runloom')"
-        ).fetchall()
-    return {str(q): int(c) for q, c in rows}
+async def _workers(url: str, repeats: int) -> dict[str, Any] | None:
+    try:
+        from benchmarks.workers_bench import bench_workers
+    except ImportError as error:
+        console.print(f"[yellow]benchmarks/workers_bench.py is missing ({error}); skipped[/]")
+        return None
+    found: dict[str, Any] = await bench_workers(url, repeats=repeats)
+    return found
 
 
-async def bench_runs(url: str, temporal_address: str, admin_url: str) -> dict[str, float]:
-    results: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        email = f"bench-{uuid.uuid4().hex[:8]}@example.test"
-        session = (
-            await http.post("/api/auth/signup", json={"email": email, "password": "benchmark!"})
-        ).json()
-        http.headers["Authorization"] = f"Bearer {session['access_token']}"
-        project = (await http.post("/api/projects", json={"name": "bench"})).json()["project"]
-        workflow = (
-            await http.post(
-                "/api/workflows",
-                json={"project_id": project["id"], "name": "bench", "graph": approval_graph()},
-            )
-        ).json()["workflow"]
-        began = time.perf_counter()
-        build = (await http.post(f"/api/workflows/{workflow['id']}/build", json={})).json()
-        results["first_build_incl_worker_start_ms"] = (time.perf_counter() - began) * 1000
-        await http.post(f"/api/executions/{build['execution_id']}/signal", json={"name": "go"})
-        await wait_done(http, build["execution_id"])
+async def measure_live(stack: BenchStack, size: dict[str, int], phases: Phases) -> None:
+    async with httpx.AsyncClient(base_url=stack.url, timeout=300) as http:
+        headers = await sign_up(http)
+        await warm_up(http, headers, three_step_graph(), within_s=180)
+        await side_by_side(stack, http, headers, size, phases)
+        await platform(stack, http, headers, size, phases)
 
-        client = await Client.connect(temporal_address)
-        raw: list[float] = []
-        via_runloom: list[float] = []
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("starting runs", total=RUNS * 2)
-            for _ in range(RUNS):
-                began = time.perf_counter()
-                handle = await client.start_workflow(
-                    build["workflow_type"],
-                    {},
-                    id=f"raw-{uuid.uuid4()}",
-                    task_queue=project["task_queue_name"],
-                )
-                raw.append((time.perf_counter() - began) * 1000)
-                await handle.terminate()
-                progress.advance(task)
-            before = statement_calls(admin_url)
-            ids = []
-            for i in range(RUNS):
-                began = time.perf_counter()
-                response = await http.post(
-                    f"/api/workflows/{workflow['id']}/executions", json={"input": {"i": i}}
-                )
-                via_runloom.append((time.perf_counter() - began) * 1000)
-                ids.append(response.json()["execution"]["id"])
-                progress.advance(task)
-            after_start = statement_calls(admin_url)
-            # Tracking: each run ends when signalled; how long until runloom records it?
-            lags: list[float] = []
-            observer_gets = 0
-            track = progress.add_task("tracking runs", total=RUNS)
-            for execution_id in ids:
-                execution = (await http.get(f"/api/executions/{execution_id}")).json()["execution"]
-                observer_gets += 1
-                handle = client.get_workflow_handle(execution["temporal_workflow_id"])
-                await handle.signal("go")
-                await handle.result()
-                closed = time.perf_counter()
-                _, polls = await wait_done(http, execution_id, poll_s=0.005)
-                observer_gets += polls
-                lags.append((time.perf_counter() - closed) * 1000)
-                progress.advance(track)
-            after_track = statement_calls(admin_url)
-        stats_times = []
-        for _ in range(20):
-            began = time.perf_counter()
-            await http.get(f"/api/projects/{project['id']}/stats")
-            stats_times.append((time.perf_counter() - began) * 1000)
 
-    def per_run(a: dict[str, int], b: dict[str, int]) -> float:
-        return sum(b.get(q, 0) - a.get(q, 0) for q in b) / RUNS
-
-    top = sorted(((after_start.get(q, 0) - before.get(q, 0)) / RUNS, q) for q in after_start)[-12:]
-    console.print("SQL statements per start, by statement (pg_stat_statements, track=all):")
-    for calls, query in reversed(top):
-        console.print(f"  {calls:5.2f}  {' '.join(query.split())[:110]}")
-    results.update(
-        temporal_start_ms_p50=statistics.median(raw),
-        runloom_start_ms_p50=statistics.median(via_runloom),
-        runloom_start_ms_p95=pct(via_runloom, 0.95),
-        runloom_overhead_ms_p50=statistics.median(via_runloom) - statistics.median(raw),
-        sql_statements_per_start=per_run(before, after_start),
-        # Less the two statements (claims, select) of each GET this benchmark made to watch.
-        sql_statements_per_tracked_end=per_run(after_start, after_track) - 2 * observer_gets / RUNS,
-        tracking_lag_ms_p50=statistics.median(lags),
-        tracking_lag_ms_p95=pct(lags, 0.95),
-        stats_endpoint_ms_p50=statistics.median(stats_times),
+async def side_by_side(
+    stack: BenchStack,
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    size: dict[str, int],
+    phases: Phases,
+) -> None:
+    """The measures with a hand-written twin, and the fixed cost of a run."""
+    await phases.run(
+        "throughput",
+        f"throughput: {size['throughput_runs']} runs × {size['repeats']}, both modes",
+        size["repeats"] * 2,
+        lambda advance: bench_throughput(
+            stack,
+            http,
+            headers,
+            runs=size["throughput_runs"],
+            repeats=size["repeats"],
+            advance=advance,
+        ),
     )
-    return results
+    await phases.run(
+        "steps",
+        "40 sequential steps, regular and local, both modes",
+        size["step_repeats"] * 2,
+        lambda advance: bench_steps(
+            stack, http, headers, repeats=size["step_repeats"], advance=advance
+        ),
+    )
+    await phases.run(
+        "runs",
+        f"start overhead and tracking lag, {size['runs']} runs",
+        size["runs"],
+        lambda advance: bench_runs(
+            stack.url,
+            stack.temporal_address,
+            stack.admin_url,
+            runs=size["runs"],
+            console=phases.progress.console,
+            advance=advance,
+        ),
+    )
 
 
-async def wait_done(
-    http: httpx.AsyncClient, execution_id: str, *, poll_s: float = 0.05
-) -> tuple[dict[str, Any], int]:
-    polls = 0
-    while True:
-        polls += 1
-        execution: dict[str, Any] = (await http.get(f"/api/executions/{execution_id}")).json()[
-            "execution"
-        ]
-        if execution["status"] not in ("pending", "running"):
-            return execution, polls
-        await asyncio.sleep(poll_s)
+async def platform(
+    stack: BenchStack,
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    size: dict[str, int],
+    phases: Phases,
+) -> None:
+    """Workers, the API under load, live streams, many projects: runloom's own costs."""
+    await phases.run(
+        "workers",
+        "cold Build, new version, PSS per project (workers_bench)",
+        1,
+        lambda advance: _workers(stack.url, 3 if QUICK else 7),
+    )
+    await phases.run(
+        "load",
+        f"API under load: 50 clients × {size['load_each']} requests",
+        2,
+        lambda advance: bench_load(stack, http, headers, each=size["load_each"], advance=advance),
+    )
+    await phases.run(
+        "streams",
+        "500 live streams on one API process",
+        1,
+        lambda advance: bench_streams(stack.url, stack.admin_url),
+    )
+    await phases.run(
+        "projects",
+        f"{size['projects']} active projects, 10 runs each at once",
+        size["projects"] + 1,
+        lambda advance: bench_projects(
+            stack,
+            http,
+            headers,
+            count=size["projects"],
+            advance=advance,
+        ),
+    )
+
+
+def measure_local(raw: dict[str, Any], progress: Progress) -> None:
+    task = progress.add_task("compile speed, python node call overhead", total=2)
+    raw["compile"] = bench_compile()
+    progress.advance(task)
+    raw["python_node"] = measure_python_call_overhead(500 if QUICK else 2000)
+    progress.advance(task)
+
+
+def write(raw: dict[str, Any], size: dict[str, int]) -> None:
+    rows = build_rows(raw)
+    command = ("BENCH_QUICK=1 " if QUICK else "") + "make bench"
+    if sys.argv[1:]:
+        command += " " + shlex.join(sys.argv[1:])
+    notes = [*sizes_note(size, quick=QUICK), *row_notes(rows)]
+    notes += missed_notes(rows, raw, profiles=HERE / "profiles")
+    notes += [
+        f"{key} failed: {text.strip().splitlines()[-1]}"
+        for key, text in raw.get("errors", {}).items()
+    ]
+    sections = {"Where the CPU goes (throughput)": cpu_section(raw)}
+    report = Report(
+        rows=rows,
+        machine=this_machine(),
+        command=command,
+        sizes=size,
+        notes=notes,
+        sections={k: v for k, v in sections.items() if v},
+    )
+    console.print(rich_table(rows, title="runloom vs hand-written temporalio"))
+    for line in notes:
+        console.print(f"- {line}")
+    suffix = ".quick" if QUICK else ""
+    (HERE / f"RESULTS{suffix}.md").write_text(report.markdown())
+    payload = {**report.as_json(), "raw": raw}
+    (HERE / f"results{suffix}.json").write_text(json.dumps(payload, indent=1) + "\n")
+    console.print(f"written: benchmarks/RESULTS{suffix}.md, benchmarks/results{suffix}.json")
 
 
 def main() -> None:
-    results: dict[str, float] = {}
-    with console.status("compiling graphs"):
-        results.update(bench_compile())
-    with console.status("timing python node calls: in a worker thread vs a sandboxed runner"):
-        figures = measure_python_call_overhead(2000)
-    results.update(
-        {f"python_node_{k}": float(v) for k, v in figures.items() if isinstance(v, int | float)}
+    size = sizes()
+    raw: dict[str, Any] = {}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        postgres = EmbeddedPostgres(
-            work / "pg",
-            free_port(),
-            settings=(
-                "shared_preload_libraries=pg_stat_statements",
-                "pg_stat_statements.track=all",
-            ),
-        )
-        temporal = TemporalDevServer(work / "temporal.db", port=free_port(), ui_port=free_port())
-        with console.status("starting Postgres and Temporal"):
-            postgres.start()
-            temporal.start()
-        try:
-            migrate(postgres.url)
-            admin = postgres.url
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            port = free_port()
-            stack = LiveStack(
-                env=up_env(
-                    DATABASE_URL=postgres.url,
-                    TEMPORAL_ADDRESS=temporal.address,
-                    RUNLOOM_PORT=str(port),
-                    RUNLOOM_DATA_DIR=str(work / "data"),
-                    # The benchmarks sign up many users and start RUNS runs as fast as
-                    # they can, all left open: budgets far above what they use.
-                    RUNLOOM_RATE_AUTH_PER_MINUTE="100000",
-                    RUNLOOM_RATE_AUTH_EMAIL_PER_MINUTE="100000",
-                    RUNLOOM_RATE_STARTS_BURST=str(RUNS + 10),
-                    RUNLOOM_QUOTA_OPEN_RUNS=str(RUNS + 10),
-                ),
-                port=port,
-                cwd=work,
-            )
-            stack.start()
+    with Progress(*columns, console=console) as progress:
+        measure_local(raw, progress)
+        with tempfile.TemporaryDirectory(prefix="runloom-bench-") as tmp:
+            stack = BenchStack(Path(tmp))
+            task = progress.add_task("starting Postgres, Temporal, runloom up, baseline", total=1)
             try:
-                results.update(asyncio.run(bench_runs(stack.url, temporal.address, admin)))
-                with console.status("500 live streams on one API process"):
-                    results.update(asyncio.run(bench_streams(stack.url, admin)))
+                stack.start()
+                progress.advance(task)
+                asyncio.run(measure_live(stack, size, Phases(progress, raw)))
             finally:
                 stack.stop()
-        finally:
-            temporal.stop()
-            postgres.stop()
-    table = Table("measure", "value", title=f"runloom benchmarks ({RUNS} runs)")
-    for name, value in results.items():
-        table.add_row(name, f"{value:.2f}")
-    console.print(table)
-    Path(__file__).with_name("results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write(raw, size)
 
 
 if __name__ == "__main__":

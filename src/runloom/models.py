@@ -55,6 +55,8 @@ class Project(Model):
     python_network: bool = False
     # Where a notice of each failed or timed-out run is POSTed (runloom.manager.notify).
     failure_webhook_url: str | None = None
+    # Its Temporal namespace, decided at creation (None: the shared TEMPORAL_NAMESPACE).
+    temporal_namespace: str | None = None
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -95,6 +97,8 @@ class Execution(Model):
     temporal_workflow_id: str | None
     temporal_run_id: str | None
     temporal_ui_url: str | None = None
+    # Its project's namespace, copied at start (None: the shared TEMPORAL_NAMESPACE).
+    temporal_namespace: str | None = None
     started_at: datetime | None
     finished_at: datetime | None
     duration_ms: int | None
@@ -135,6 +139,8 @@ class Trigger(Model):
     overlap: Overlap
     created_at: datetime
     updated_at: datetime
+    # Where its Temporal schedule lives: its project's namespace (None: the shared one).
+    temporal_namespace: str | None = None
 
 
 class SecretInfo(Model):

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runloom_runtime.egress import parse_allow
@@ -79,6 +79,45 @@ class Settings(BaseSettings):
     runloom_rate_webhooks_per_minute: int = Field(default=600, ge=0)
     runloom_webhook_max_wait_s: float = Field(default=30.0, gt=0, le=300)
 
+    # Project workers are forked from a warm zygote (README "Performance"); "off" execs each.
+    runloom_worker_zygote: Literal["on", "off"] = "on"
+
+    # Temporal TLS, mTLS and API key (README: "Temporal Cloud and secured clusters").
+    temporal_tls: bool | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr | None = None
+
+    # Log lines as today ("text") or one JSON object a line; tracing: OTEL_* (runloom.tracing).
+    runloom_log_format: Literal["text", "json"] = "text"
+
+    # Metrics (README "Metrics"): the bearer token GET /metrics asks for (without one it is
+    # open in development and refused in production), and where the manager serves its own.
+    runloom_metrics_token: SecretStr | None = None
+    runloom_manager_metrics_host: str = "127.0.0.1"
+    runloom_manager_metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    # Scale-out (README "Scale-out"): this manager's id in the registry; unset means
+    # host-pid-random, new at each start (a fixed id lets a restarted manager keep its name).
+    runloom_manager_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    # Namespaces (README "Namespaces per user"): shared (TEMPORAL_NAMESPACE) or one per user.
+    runloom_namespace_mode: Literal["shared", "per_user"] = "shared"
+    runloom_namespace_prefix: str = "runloom-"
+    runloom_namespace_map: str = ""
+    runloom_namespace_create: bool = True
+    runloom_namespace_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    @field_validator("runloom_namespace_prefix", "runloom_namespace_map")
+    @classmethod
+    def _namespace_settings_parse(cls, value: str, info: ValidationInfo) -> str:
+        from runloom.services import namespaces  # it imports this module
+
+        namespaces.check_setting(info.field_name or "", value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         secret = self.runloom_jwt_secret.get_secret_value()
@@ -106,6 +145,45 @@ class Settings(BaseSettings):
                 f"TEMPORAL_ADDRESS must be host:port, e.g. localhost:7233, not {value!r}"
             )
         return value
+
+    @field_validator(
+        "temporal_tls",
+        "temporal_tls_ca",
+        "temporal_tls_server_name",
+        "temporal_tls_cert",
+        "temporal_tls_key",
+        "temporal_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _temporal_tls_consistent(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            given, missing = (
+                ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY")
+                if self.temporal_tls_key is None
+                else ("TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CERT")
+            )
+            raise ValueError(f"{given} is set but {missing} is not: mTLS needs both, or neither")
+        files = (self.temporal_tls_ca, self.temporal_tls_cert, self.temporal_tls_server_name)
+        if self.temporal_tls is False and any(f is not None for f in files):
+            raise ValueError(
+                "TEMPORAL_TLS=0 but TEMPORAL_TLS_CA, _CERT or _SERVER_NAME is set; "
+                "unset them or TEMPORAL_TLS"
+            )
+        return self
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        """TLS towards Temporal: as TEMPORAL_TLS says, else on when anything TLS is set
+        (an API key too: Temporal Cloud accepts keys only over TLS)."""
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        implied = (self.temporal_tls_ca, self.temporal_tls_cert, self.temporal_tls_server_name)
+        return any(v is not None for v in implied) or self.temporal_api_key is not None
 
     @property
     def temporal_host(self) -> str:

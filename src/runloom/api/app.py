@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from runloom import __version__
+from runloom.api import metrics
 from runloom.api.errors import install_error_handlers
 from runloom.api.limits import BodySizeLimit
 from runloom.api.live import LiveHub
 from runloom.api.ratelimit import RateLimits
+from runloom.api.request_ids import observe_api
 from runloom.api.routes import (
     api_keys,
     auth,
@@ -29,7 +31,8 @@ from runloom.api.routes import (
 from runloom.api.state import AppState
 from runloom.api.static import mount_ui
 from runloom.db.pool import create_pool
-from runloom.services import compile_pool
+from runloom.logs import configure_logging
+from runloom.services import compile_pool, namespaces
 from runloom.services.egress_policy import platform_egress
 from runloom.services.step_test import StepSandbox
 from runloom.services.temporal import TemporalConnection
@@ -58,7 +61,9 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.runloom_log_format)  # after uvicorn set up its loggers
         pool = await create_pool(database_url, max_size=settings.runloom_db_pool_size)
+        await namespaces.publish_policy(pool, settings)  # new projects' namespaces follow it
         temporal = TemporalConnection(settings)
         compiler = compile_pool.CompilePool(compile_pool.PoolLimits.from_settings(settings))
         compile_pool.install(compiler)
@@ -96,10 +101,12 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit)
+    observe_api(app)  # request ids (outside the size limit), and tracing when configured
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
     for module in _ROUTERS:
         app.include_router(module.router, prefix="/api")
     app.include_router(hooks.router)
+    metrics.mount(app)
     mount_ui(app)
     return app

@@ -18,6 +18,7 @@ from runloom.auth import AuthError, Principal, key_claims, verify_token
 from runloom.db.pool import Pool
 from runloom.db.session import service_session, user_session
 from runloom.errors import ForbiddenError
+from runloom.services import namespaces
 from runloom.services.schedules import Scheduler
 from runloom.services.temporal import TemporalConnection
 from runloom.settings import Settings
@@ -28,7 +29,9 @@ from runloom.vault import Vault
 _bearer = HTTPBearer(auto_error=False, description="The access_token from sign-in")
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are coroutines, even trivial ones: FastAPI runs a plain function in its
+# thread pool, a thread hop per dependency per request on the hot path.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.runloom
     return state
 
@@ -36,23 +39,23 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_pool(state: StateDep) -> Pool:
+async def get_pool(state: StateDep) -> Pool:
     return state.pool
 
 
-def get_temporal(state: StateDep) -> TemporalConnection:
+async def get_temporal(state: StateDep) -> TemporalConnection:
     return state.temporal
 
 
-def get_app_settings(state: StateDep) -> Settings:
+async def get_app_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_live(state: StateDep) -> LiveHub:
+async def get_live(state: StateDep) -> LiveHub:
     return state.live
 
 
-def get_vault(state: StateDep) -> Vault:
+async def get_vault(state: StateDep) -> Vault:
     return state.vault
 
 
@@ -111,6 +114,9 @@ async def _principal(state: AppState, token: str | None) -> Principal:
     if principal.user_id not in state.known_users:
         async with user_session(state.pool, principal.claims) as conn:
             await users.ensure_user(conn, user_id=principal.user_id, email=principal.email)
+        await namespaces.prepare_user(
+            state.pool, state.temporal.client, state.settings, user_id=principal.user_id
+        )
         state.known_users.add(principal.user_id)
     return principal
 

@@ -15,7 +15,7 @@ from runloom.api.live import Subscription
 from runloom.db.pool import Pool
 from runloom.db.session import Claims, user_session
 from runloom.models import OPEN_STATUSES, Execution
-from runloom.services import runs
+from runloom.services import namespaces, runs
 from runloom.settings import Settings
 from runloom.store import executions
 
@@ -47,7 +47,7 @@ async def with_live_states(client: Client, execution: Execution) -> Execution:
 async def _queried_states(client: Client, execution: Execution) -> dict[str, Any] | None:
     if not execution.temporal_workflow_id:
         return None
-    handle = client.get_workflow_handle(
+    handle = namespaces.client_for(client, execution.temporal_namespace).get_workflow_handle(
         execution.temporal_workflow_id, run_id=execution.temporal_run_id
     )
     try:

@@ -171,7 +171,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "an unknown address"
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
     """The limiters :func:`runloom.api.app.create_app` made for this app."""
     limits: RateLimits = request.app.state.rate_limits
     return limits

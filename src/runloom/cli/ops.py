@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
 from typing import Annotated
@@ -20,6 +21,7 @@ from runloom.stack.local_secrets import (
     refuse_public_bind_with_development_secret,
     with_local_jwt_secret,
 )
+from runloom.stack.manager_process import ManagerProcess, die_with_parent, manager_environment
 from runloom.stack.ports import require_free_port
 from runloom.stack.services import Services, running_services
 
@@ -99,6 +101,17 @@ async def _background(settings: Settings, services: Services, stop: asyncio.Even
     await run_manager(settings, database_url=services.database_url, stop=stop)
 
 
+def _manager_process(settings: Settings, services: Services) -> ManagerProcess:
+    """`up`'s manager, in a child process of its own."""
+    env = manager_environment(
+        os.environ,
+        database_url=services.database_url,
+        temporal_address=services.temporal_address,
+        data_dir=str(settings.runloom_data_dir.resolve()),
+    )
+    return ManagerProcess(env=env, report=lambda line: console.print(f"[yellow]![/] {line}"))
+
+
 def _serve(settings: Settings, services: Services, *, with_manager: bool = True) -> None:
     refuse_public_bind_with_development_secret(settings)
     api = create_app(settings, database_url=services.database_url)
@@ -117,10 +130,8 @@ def _serve(settings: Settings, services: Services, *, with_manager: bool = True)
     )
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        background = (
-            asyncio.create_task(_background(settings, services, stop)) if with_manager else None
-        )
+        manager = _manager_process(settings, services) if with_manager else None
+        background = asyncio.create_task(manager.run()) if manager is not None else None
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():  # noqa: ASYNC110 (uvicorn has no event)
             await asyncio.sleep(0.05)
@@ -132,8 +143,9 @@ def _serve(settings: Settings, services: Services, *, with_manager: bool = True)
         try:
             await task
         finally:
-            stop.set()
-            if background is not None:
+            # The API first, then the manager (which stops its workers), then the services.
+            if manager is not None and background is not None:
+                manager.stop()
                 await background
 
     # uvicorn catches SIGINT/SIGTERM while serving and re-raises them once it has shut down;
@@ -195,8 +207,14 @@ def api_command() -> None:
 
 
 @app.command("manager")
-def manager_command() -> None:
+def manager_command(
+    parent_pid: Annotated[
+        int | None, typer.Option(hidden=True, help="Die with this process (`up` sets it)")
+    ] = None,
+) -> None:
     """Run a worker manager and execution tracker against DATABASE_URL and TEMPORAL_ADDRESS."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     make_non_dumpable()
     settings = _settings()
     services = _existing_services(settings, command="manager")
@@ -206,7 +224,10 @@ def manager_command() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        console.print("[green]✓[/] manager running [dim](Ctrl-C to stop)[/]")
+        if parent_pid is None:
+            console.print("[green]✓[/] manager running [dim](Ctrl-C to stop)[/]")
+        else:
+            console.print(f"[green]✓[/] manager running (process {os.getpid()})")
         await _background(settings, services, stop)
 
     asyncio.run(run())

@@ -12,6 +12,7 @@ from runloom.manager.secrets_source import SecretsSource
 from runloom.manager.supervisor import SecretsReader, Supervisor
 from runloom.models import WorkerStatus
 from runloom.store import code
+from runloom.tracing import WorkerTracing
 from runloom.worker import protocol
 
 __all__ = ["ManagedWorker", "WorkerLaunch", "WorkerView", "bundle_entries"]
@@ -40,6 +41,14 @@ class WorkerLaunch:
     egress: Mapping[str, Any] = field(default_factory=dict)
     # Answers workers' requests for their project's secrets (None: none are served).
     secrets: SecretsSource | None = None
+    # Fork workers from a warm zygote (runloom.worker.zygote) rather than exec each one.
+    zygote: bool = True
+    # TemporalAccess.to_wire() for workers' Temporal connection (None: plain, no key).
+    temporal_tls: Mapping[str, Any] | None = field(default=None, repr=False)
+    # Where workers send their spans (None: tracing is off).
+    tracing: WorkerTracing | None = None
+    # Workers serve the Temporal SDK's metrics for this manager's metrics endpoint.
+    sdk_metrics: bool = False
 
     def secrets_reader(self, project_id: UUID) -> SecretsReader | None:
         return None if self.secrets is None else self.secrets.reader(project_id)
@@ -54,6 +63,7 @@ class ManagedWorker:
     worker_id: str
     row_id: UUID
     python_network: bool = False
+    temporal_namespace: str | None = None  # None: the shared TEMPORAL_NAMESPACE
     supervisor: Supervisor | None = None
     status: WorkerStatus = "starting"
     loaded: tuple[str, ...] = ()

@@ -5,6 +5,7 @@ it logs and tries again on its next turn."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -14,10 +15,11 @@ import psycopg
 
 from runloom.db import service_session
 from runloom.errors import RunloomError
-from runloom.manager import temporal_queues
+from runloom.manager import temporal_queues, turns
 from runloom.manager.supervisor import kill_group
 from runloom.manager.workers import ProjectWorkerManager
 from runloom.naming import CONTROL_CHANNEL
+from runloom.services import namespaces
 from runloom.services.worker_requests import ControlRequest
 from runloom.store import registry
 
@@ -38,6 +40,7 @@ async def serve(manager: ProjectWorkerManager, *, database_url: str, stop: async
     """Run until ``stop`` is set: LISTEN for requests, take over stale projects, wake
     projects with a backlog, stop idle workers. Stops the manager's workers at the end."""
     contact = RegistryContact(manager.heartbeat_s)
+    await turns.register(manager)
     loops = [
         asyncio.create_task(_listen(manager, database_url, stop)),
         asyncio.create_task(_every(manager.heartbeat_s, lambda: heartbeat(manager))),
@@ -53,18 +56,21 @@ async def serve(manager: ProjectWorkerManager, *, database_url: str, stop: async
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
         await manager.close()
+        with contextlib.suppress(psycopg.Error, OSError):
+            await turns.unregister(manager)
 
 
 async def handle_request(manager: ProjectWorkerManager, request: ControlRequest) -> None:
-    """Act on one request of the API (see runloom.services.worker_requests)."""
+    """Act on one request of the API (see runloom.services.worker_requests); a project no
+    manager serves goes to the least loaded one (:mod:`runloom.manager.turns`)."""
     if request.action == "ensure":
-        await manager.ensure_running(request.project_id, workflow_type=request.workflow_type)
+        await turns.ensure_in_turn(manager, request.project_id, workflow_type=request.workflow_type)
     elif request.action == "stop":
         await manager.stop_worker_for_project(request.project_id, reason="requested")
     elif request.project_id in manager.handles:
         await manager.restart(request.project_id)
     else:
-        await manager.ensure_running(request.project_id)
+        await turns.ensure_in_turn(manager, request.project_id, workflow_type=None)
 
 
 async def _listen(manager: ProjectWorkerManager, database_url: str, stop: asyncio.Event) -> None:
@@ -105,6 +111,7 @@ async def heartbeat(manager: ProjectWorkerManager) -> None:
     worker". Worker hiccups (a busy event loop) must not make the project look
     abandoned; a worker that stays silent for long is killed and restarted instead.
     """
+    await turns.register(manager)
     handles = list(manager.handles.values())
     if not handles:
         return
@@ -160,7 +167,8 @@ class RegistryContact:
 async def take_over_stale(
     manager: ProjectWorkerManager, *, contact: RegistryContact | None = None
 ) -> None:
-    """Fail rows whose manager stopped heartbeating, and start their projects here.
+    """Fail rows whose manager stopped heartbeating, and have their projects started by
+    the least loaded live managers (this one among them).
 
     Never this manager's own rows: it supervises those workers and vouches for them itself.
     With ``contact``, nothing is judged right after this manager was itself cut off.
@@ -171,12 +179,13 @@ async def take_over_stale(
         freed = await registry.expire_stale(
             conn,
             manager_id=manager.manager_id,
-            stale_s=3 * manager.heartbeat_s,
+            stale_s=manager.stale_s,
             keep=[handle.row_id for handle in manager.handles.values()],
         )
     for project_id in freed:
         log.warning("project %s: worker stale, taking over", project_id)
-        manager.in_background(manager.start_quietly(project_id))
+    if freed:
+        await turns.announce(manager, freed)
 
 
 async def stop_idle(manager: ProjectWorkerManager) -> None:
@@ -187,7 +196,8 @@ async def stop_idle(manager: ProjectWorkerManager) -> None:
             continue
         async with service_session(manager.pool) as conn:
             open_runs = await registry.open_execution_count(conn, handle.project_id)
-        if open_runs or await temporal_queues.backlog(manager.client, handle.task_queue):
+        client = namespaces.client_for(manager.client, handle.temporal_namespace)
+        if open_runs or await temporal_queues.backlog(client, handle.task_queue):
             handle.last_busy = time.monotonic()
             continue
         log.info("project %s: idle, stopping its worker", handle.project_id)
@@ -201,6 +211,7 @@ async def wake_projects_with_backlog(manager: ProjectWorkerManager) -> None:
     for project in candidates:
         if project.project_id in manager.handles or manager.closing:
             continue
-        if await temporal_queues.backlog(manager.client, project.task_queue_name):
+        client = namespaces.client_for(manager.client, project.temporal_namespace)
+        if await temporal_queues.backlog(client, project.task_queue_name):
             log.info("project %s: backlog on its task queue, starting a worker", project.project_id)
-            manager.in_background(manager.start_quietly(project.project_id))
+            manager.in_background(turns.start_in_turn(manager, project.project_id))

@@ -29,6 +29,7 @@ import httpx
 from runloom.db.pool import Pool
 from runloom.db.session import service_session
 from runloom.errors import RunloomError
+from runloom.manager import metrics as manager_metrics
 from runloom.services.outcome import Outcome
 from runloom.settings import Settings
 from runloom.store import projects
@@ -212,10 +213,14 @@ class FailureNotifier:
             async with self._sending:
                 await deliver(target.url, payload, policy=self._policy, delivery=self._delivery)
             log.info("failure notice of execution %s sent to %s", run.id, shown(target.url))
+            manager_metrics.notice_result(sent=True)
         except NoticeRefusedError as err:
             log.warning("failure notice of execution %s refused, nothing sent: %s", run.id, err)
+            manager_metrics.notice_result(sent=False)
         except NoticeFailedError as err:
             log.warning("failure notice of execution %s not delivered: %s", run.id, err)
+            manager_metrics.notice_result(sent=False)
         except Exception:
             # A notice is a courtesy: whatever went wrong, the tracker carries on.
             log.exception("failure notice of execution %s failed", run.id)
+            manager_metrics.notice_result(sent=False)

@@ -1,11 +1,13 @@
 """The manager's side of schedule triggers: the activities of the scheduled-run workflow
 (runloom.manager.scheduled_run) and the Temporal worker that serves them and it on the
-platform's task queue. Every manager serves it, so any one of them may fire a schedule.
+platform's task queue. Every manager serves it, in the shared namespace and in each
+namespace that holds schedules, so any one of them may fire a schedule.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,10 +25,11 @@ from runloom.db.pool import Pool
 from runloom.db.session import service_session, user_session
 from runloom.errors import NotFoundError, QuotaExceededError
 from runloom.manager.scheduled_run import Plan, PlannedRun, RecordRun, ScheduledRun
-from runloom.services import runs
+from runloom.services import namespaces, runs
 from runloom.services.triggers import acting_claims
 from runloom.settings import Settings
 from runloom.store import executions, triggers
+from runloom.store import namespaces as store_namespaces
 from runloom.store.executions import Origin, StartContext
 from runloom.store.installation import PlatformQueue
 
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 # A schedule whose trigger is gone is removed by its next action, unless it is this young:
 # its trigger's row may not be committed yet.
 _ORPHAN_AFTER = timedelta(minutes=1)
+# How often a manager looks for namespaces with new schedules (per_user mode); a new
+# schedule's first action waits in Temporal until its namespace is served.
+_RESCAN_S = 5.0
 
 
 def _run_input(configured: Any, *, trigger_id: uuid.UUID, fired_at: str) -> Any:
@@ -164,13 +170,58 @@ async def _already_recorded(conn: executions.Conn, execution_id: uuid.UUID) -> b
 async def serve_schedules(
     *, client: Client, pool: Pool, settings: Settings, stop: asyncio.Event
 ) -> None:
-    """Serve this installation's platform queue until ``stop`` is set."""
+    """Serve this installation's platform queue until ``stop`` is set: in the shared
+    namespace, and in every namespace of its own that holds schedules (per_user mode: a
+    schedule's action runs in its schedule's namespace, and starts its run there as a
+    child). Namespaces are looked for every few seconds; a worker that fails is started
+    again at the next look."""
     queue = await PlatformQueue(pool).name()
+    served: dict[str | None, tuple[Worker, asyncio.Task[None]]] = {}
+    try:
+        while not stop.is_set():
+            for namespace in await _wanted_namespaces(pool, served):
+                bound = namespaces.client_for(client, namespace)
+                worker = _platform_worker(bound, queue=queue, pool=pool, settings=settings)
+                worker_task = asyncio.create_task(
+                    _run_worker(worker, queue=queue, namespace=namespace)
+                )
+                served[namespace] = (worker, worker_task)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_RESCAN_S):
+                    await stop.wait()
+    finally:
+        await asyncio.gather(*(w.shutdown() for w, _ in served.values()), return_exceptions=True)
+        await asyncio.gather(*(t for _, t in served.values()), return_exceptions=True)
+
+
+async def _wanted_namespaces(
+    pool: Pool, served: dict[str | None, tuple[Worker, asyncio.Task[None]]]
+) -> set[str | None]:
+    """Namespaces to start serving now (forgetting those whose worker ended)."""
+    for namespace, (_, task) in list(served.items()):
+        if task.done():
+            del served[namespace]
+    wanted: set[str | None] = {None}
+    try:
+        async with service_session(pool) as conn:
+            wanted |= await store_namespaces.schedule_namespaces(conn)
+    except psycopg.Error as exc:  # the shared namespace is served regardless
+        log.warning("cannot list namespaces with schedules: %s", exc)
+    return wanted - served.keys()
+
+
+def _platform_worker(client: Client, *, queue: str, pool: Pool, settings: Settings) -> Worker:
     activities = ScheduledRunActivities(pool=pool, client=client, settings=settings)
-    async with Worker(
+    return Worker(
         client,
         task_queue=queue,
         workflows=[ScheduledRun],
         activities=[activities.plan, activities.record],
-    ):
-        await stop.wait()
+    )
+
+
+async def _run_worker(worker: Worker, *, queue: str, namespace: str | None) -> None:
+    try:
+        await worker.run()
+    except Exception:
+        log.exception("the platform queue %s stopped in namespace %s", queue, namespace)

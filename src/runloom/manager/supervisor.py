@@ -18,9 +18,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from runloom.errors import RunloomError
 from runloom.worker import protocol
+from runloom.worker.forked import ZygoteError, shared_zygote
+from runloom.worker.spawn import zygote_command
 
 __all__ = ["ExitInfo", "Supervisor", "WorkerError", "WorkerStartError", "describe_exit"]
 
@@ -53,6 +56,23 @@ SecretsReader = Callable[[], Awaitable[Mapping[str, str]]]
 """The worker's project's secrets as they are now (read for every request)."""
 
 
+class _Process(Protocol):
+    """An exec'd worker (asyncio's subprocess) or one forked by the zygote."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    @property
+    def stdin(self) -> asyncio.StreamWriter | None: ...
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
+    async def wait(self) -> int: ...
+    def send_signal(self, signal: int) -> None: ...
+
+
 def describe_exit(code: int) -> str:
     if code < 0:
         try:
@@ -80,15 +100,19 @@ class Supervisor:
         on_message: OnMessage,
         graceful_shutdown_s: float = 30.0,
         secrets: SecretsReader | None = None,
+        zygote: bool = False,
     ) -> None:
         """``secrets`` answers the worker's requests for its project's secrets; without
-        it, they are answered with an error."""
+        it, they are answered with an error. With ``zygote``, a worker of runloom's worker
+        command is forked by the zygote (:mod:`runloom.worker.zygote`) if it can be, and
+        exec'd otherwise."""
         self.name = name
         self._command = list(command)
         self._env = dict(env)
         self._on_message = on_message
         self._graceful_shutdown_s = graceful_shutdown_s
-        self._proc: asyncio.subprocess.Process | None = None
+        self._zygote = zygote_command(command) if zygote else None
+        self._proc: _Process | None = None
         self._cwd: str | None = None
         self._reader: asyncio.Task[ExitInfo] | None = None
         self._reply: asyncio.Future[protocol.Reloaded | protocol.ReloadFailed] | None = None
@@ -98,6 +122,8 @@ class Supervisor:
         self.ready: asyncio.Future[protocol.Ready] = asyncio.get_running_loop().create_future()
         self.tasks: tuple[int, int] = (0, 0)
         self.last_message = time.monotonic()
+        self.forked = False
+        self._spawned_in_ms = 0
 
     @property
     def pid(self) -> int | None:
@@ -106,20 +132,36 @@ class Supervisor:
     async def spawn(self, start: protocol.Start) -> None:
         # An empty private directory: nothing to import from, nothing of the platform's.
         self._cwd = tempfile.mkdtemp(prefix="runloom-worker-")
-        self._proc = await asyncio.create_subprocess_exec(
+        began = time.monotonic()
+        forked = await self._forked(self._cwd)
+        self.forked = forked is not None
+        self._proc = forked or await self._exec(self._cwd)
+        self._spawned_in_ms = round((time.monotonic() - began) * 1000)
+        self._reader = asyncio.create_task(self._read(), name=f"supervise-{self.name}")
+        await self._send(start)
+
+    async def _forked(self, cwd: str) -> _Process | None:
+        if self._zygote is None:
+            return None
+        try:
+            return await shared_zygote(self._zygote, self._env).fork(cwd=cwd, limit=_LINE_LIMIT)
+        except (ZygoteError, OSError) as exc:
+            log.warning("worker %s: exec'd, not forked: %s", self.name, exc)
+            return None
+
+    async def _exec(self, cwd: str) -> _Process:
+        return await asyncio.create_subprocess_exec(
             *self._command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=self._env,
-            cwd=self._cwd,
+            cwd=cwd,
             # Its own process group: a signal to the manager's group (Ctrl-C) does not hit
             # it, and stopping it can reach everything it started.
             start_new_session=True,
             limit=_LINE_LIMIT,
         )
-        self._reader = asyncio.create_task(self._read(), name=f"supervise-{self.name}")
-        await self._send(start)
 
     async def exited(self) -> ExitInfo:
         """Wait for the process to end; how it ended."""
@@ -213,6 +255,13 @@ class Supervisor:
         self, message: protocol.ManagerMessage | protocol.WorkerMessage
     ) -> str | None:
         if isinstance(message, protocol.Ready):
+            log.info(
+                "worker %s ready: %s in %d ms, then %d ms to poll",
+                self.name,
+                "forked" if self.forked else "exec'd",
+                self._spawned_in_ms,
+                message.startup_ms,
+            )
             await self._notify(message)
             if not self.ready.done():
                 self.ready.set_result(message)

@@ -1,5 +1,9 @@
 """Follows every open execution to its end and records how it ended.
 
+Each run costs Temporal one long-poll history read (services/run_history.py: outcome,
+memo, times and activities at once) and the database one statement to record its end
+(`executions.record_end`, batched with the ends that arrive together: end_recorder.py).
+
 One tracker leads at a time (a Postgres advisory lock), so several managers can run it
 safely. On taking the lead it reconciles every open row with Temporal, so a restart of any
 process never leaves an execution stuck as running; the `stats_recorded_at` guard makes
@@ -17,20 +21,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from runloom import naming
+from runloom import logs, naming, tracing
 from runloom.db.pool import Pool
 from runloom.db.session import service_session
+from runloom.manager import metrics as manager_metrics
+from runloom.manager.end_recorder import EndRecorder
 from runloom.manager.notify import FailureNotifier
 from runloom.manager.statistics import activity_runs
-from runloom.services import live_events
-from runloom.services import outcome as outcomes
+from runloom.services import namespaces
 from runloom.services.live_events import LiveEvent
 from runloom.services.outcome import Outcome
-from runloom.store import executions, stats
-from runloom.store.executions import TrackedRun
+from runloom.services.run_history import RunHistory, read_to_close
+from runloom.store import executions
+from runloom.store.executions import RunEnd, TrackedRun
 
 __all__ = ["ExecutionTracker"]
 
@@ -58,6 +64,7 @@ class ExecutionTracker:
         self._sweep_interval_s = sweep_interval_s
         self._query_timeout_s = query_timeout_s
         self._following: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._ends = EndRecorder(pool=pool)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead when the lock is free, follow open executions, until `stop` is set."""
@@ -116,6 +123,7 @@ class ExecutionTracker:
         task.add_done_callback(lambda _: self._following.pop(execution_id, None))
 
     async def _follow(self, execution_id: uuid.UUID) -> None:
+        logs.run_id.set(str(execution_id))  # this task's own context: its lines name the run
         try:
             await self._follow_once(execution_id)
         except Exception:
@@ -123,40 +131,74 @@ class ExecutionTracker:
             log.exception("following execution %s failed", execution_id)
 
     async def _follow_once(self, execution_id: uuid.UUID) -> None:
-        async with service_session(self._pool) as conn:
+        async with service_session(self._pool, pipeline=True) as conn:
             run = await executions.get_tracked_run(conn, execution_id)
         if run is None or run.stats_recorded_at is not None or not run.temporal_workflow_id:
             return
-        # The row's own run: after a retry, the workflow id's latest run is the retry's.
-        handle = self._client.get_workflow_handle(
-            run.temporal_workflow_id, run_id=run.temporal_run_id
-        )
+        client = namespaces.client_for(self._client, run.temporal_namespace)
+        history = await self._history(client, run)
+        with tracing.span("runloom.record_end", run_id=str(run.id)):
+            if history is None:
+                await self._record(run, _lost(run), history=None)
+            else:
+                await self._record(run, await self._end(client, run, history), history=history)
+
+    async def _history(self, client: Client, run: TrackedRun) -> RunHistory | None:
+        """The run's history once it has closed; None if Temporal no longer has it."""
+        assert run.temporal_workflow_id is not None
         delay = 0.5
         while True:
             try:
-                outcome = await self._await_outcome(handle)
-                break
+                # The row's own run: after a retry, the workflow id's latest run is the retry's.
+                return await read_to_close(
+                    client, workflow_id=run.temporal_workflow_id, run_id=run.temporal_run_id
+                )
             except RPCError as exc:
                 if exc.status == RPCStatusCode.NOT_FOUND:
-                    outcome = Outcome(
-                        status="failed",
-                        output=None,
-                        error="the run no longer exists in Temporal (its history was lost)",
-                    )
-                    break
-                log.info("waiting for %s: %s; retrying in %.1fs", execution_id, exc, delay)
+                    return None
+                log.info("waiting for %s: %s; retrying in %.1fs", run.id, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15.0)
-        await self._record(run, handle, outcome)
 
-    async def _await_outcome(self, handle: WorkflowHandle[Any, Any]) -> Outcome:
-        try:
-            output = await handle.result(follow_runs=True)
-        except WorkflowFailureError as exc:
-            return outcomes.outcome_of_failure(exc)
-        return Outcome(status="completed", output=output, error=None)
+    async def _end(self, client: Client, run: TrackedRun, history: RunHistory) -> RunEnd:
+        converter = client.data_converter
+        live = LiveEvent(run.id, finished=True).encode()
+        # A retry's run is a reset run: it keeps the memo of the run it was reset from,
+        # which names the first execution of the chain of retries.
+        if await history.memo_execution_id(converter) != str(run.memo_execution_id):
+            # Anyone who can reach Temporal can put a run on a tenant's queue; only the
+            # run runloom started for this row may write into it.
+            return RunEnd(
+                execution_id=run.id,
+                status="failed",
+                output=None,
+                error="this Temporal run was not started by runloom for this execution "
+                "(its memo names another); its result was not recorded",
+                node_states=None,
+                started_at=history.start_time,
+                finished_at=history.close_time,
+                live_payload=live,
+                counted=False,
+            )
+        node_states = await history.memo_node_states(converter)
+        if node_states is None:
+            node_states = await self._node_states(client, run)
+        return RunEnd(
+            execution_id=run.id,
+            status=history.outcome.status,
+            output=history.outcome.output,
+            error=history.outcome.error,
+            node_states=node_states,
+            started_at=history.start_time,
+            finished_at=history.close_time,
+            live_payload=live,
+            counted=True,
+            activities=activity_runs(list(history.events), closed_after=history.reset_event_id),
+        )
 
-    async def _node_states(self, handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | None:
+    async def _node_states(self, client: Client, run: TrackedRun) -> dict[str, Any] | None:
+        assert run.temporal_workflow_id is not None
+        handle = client.get_workflow_handle(run.temporal_workflow_id, run_id=run.temporal_run_id)
         try:
             async with asyncio.timeout(self._query_timeout_s):
                 states = await handle.query(naming.NODE_STATES_QUERY)
@@ -164,62 +206,34 @@ class ExecutionTracker:
             return None
         return states if isinstance(states, dict) else None
 
-    async def _record(
-        self, run: TrackedRun, handle: WorkflowHandle[Any, Any], outcome: Outcome
-    ) -> None:
-        description = await handle.describe()
-        started = description.start_time
-        finished = description.close_time or datetime.now(UTC)
-        duration_ms = max(0, int((finished - started).total_seconds() * 1000))
-        # A retry's run is a reset run: it keeps the memo of the run it was reset from,
-        # which names the first execution of the chain of retries.
-        genuine = await outcomes.memo_execution_id(description) == str(run.memo_execution_id)
-        if not genuine:
-            # Anyone who can reach Temporal can put a run on a tenant's queue; only the
-            # run runloom started for this row may write into it.
-            outcome = Outcome(
-                status="failed",
-                output=None,
-                error="this Temporal run was not started by runloom for this execution "
-                "(its memo names another); its result was not recorded",
-            )
-        events = [event async for event in handle.fetch_history_events()] if genuine else []
-        if outcome.status == "failed" and outcome.error is None:
-            outcome = Outcome("failed", None, outcomes.last_failure_message(events))
-        node_states = None
-        if genuine:
-            node_states = await outcomes.memo_node_states(description) or await self._node_states(
-                handle
-            )
-        async with service_session(self._pool) as conn:
-            finished_run = await executions.finish_execution(
-                conn,
-                execution_id=run.id,
-                status=outcome.status,
-                output=outcome.output,
-                error=outcome.error,
-                node_states=node_states,
-                started_at=started,
-                finished_at=finished,
-                duration_ms=duration_ms,
-            )
-            if finished_run is None:
-                return  # another tracker recorded it first
-            # On commit, live streams of the run read it once more and end.
-            await live_events.notify(conn, [LiveEvent(run.id, finished=True)])
-            if not genuine:
-                return  # nothing to count
-            await stats.record_execution_statistics(
-                conn,
-                project_id=finished_run.project_id,
-                workflow_id=finished_run.workflow_id,
-                code_version=finished_run.code_version,
-                duration_ms=duration_ms,
-                success=outcome.status == "completed",
-                activities=activity_runs(events, closed_after=outcomes.last_reset_event_id(events)),
-            )
+    async def _record(self, run: TrackedRun, end: RunEnd, *, history: RunHistory | None) -> None:
+        """The one place a run's end is recorded: one statement, then what follows it."""
+        finished_run = await self._ends.record(end)
+        if finished_run is None:
+            return  # another tracker recorded it first
+        if not end.counted or history is None:
+            return  # not a run of runloom's: nothing to count or tell
+        outcome = Outcome(status=end.status, output=end.output, error=end.error)
+        manager_metrics.run_recorded(
+            finished_run, outcome, description=history, events=history.events
+        )
         if self._notifier is not None:  # once recorded (committed), and only then
             self._notifier.run_ended(finished_run, outcome)
+
+
+def _lost(run: TrackedRun) -> RunEnd:
+    now = datetime.now(UTC)
+    return RunEnd(
+        execution_id=run.id,
+        status="failed",
+        output=None,
+        error="the run no longer exists in Temporal (its history was lost)",
+        node_states=None,
+        started_at=now,
+        finished_at=now,
+        live_payload=LiveEvent(run.id, finished=True).encode(),
+        counted=False,
+    )
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

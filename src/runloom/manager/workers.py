@@ -8,7 +8,10 @@ dies is recorded as failed and restarted as the
 (``reason: crash_loop``) and only an explicit request starts the project again.
 
 Idle workers stop; a backlog on the queue or a request through
-:mod:`runloom.services.worker_requests` starts them again (:mod:`runloom.manager.loops`).
+:mod:`runloom.services.worker_requests` starts them again (:mod:`runloom.manager.loops`),
+on the least loaded live manager (:mod:`runloom.manager.turns`).
+What a worker is told at start is in :mod:`runloom.manager.launching`, what it reports
+is handled in :mod:`runloom.manager.reports`, its crashes in :mod:`runloom.manager.crashes`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from temporalio.client import Client
 from runloom.db import service_session
 from runloom.db.pool import Pool
 from runloom.errors import NotFoundError
+from runloom.manager import crashes, reports
 from runloom.manager.bundles import load_bundle, load_nonempty_bundle
 from runloom.manager.handles import (
     ManagedWorker,
@@ -38,21 +42,14 @@ from runloom.manager.handles import (
     WorkerView,
     bundle_entries,
 )
-from runloom.manager.restart_policy import RestartPolicy, crash_record
-from runloom.manager.supervisor import (
-    ExitInfo,
-    Reported,
-    Supervisor,
-    WorkerError,
-    WorkerStartError,
-    describe_exit,
-)
+from runloom.manager.launching import start_message
+from runloom.manager.restart_policy import RestartPolicy
+from runloom.manager.supervisor import Supervisor, WorkerError, WorkerStartError
 from runloom.models import WorkerStatus
-from runloom.services import live_events
+from runloom.services import namespaces
 from runloom.services.worker_requests import NothingDeployedError
 from runloom.store import code, registry
 from runloom.store.registry import ClaimedElsewhereError
-from runloom.worker import protocol
 from runloom.worker.spawn import worker_command, worker_environment
 
 __all__ = ["ProjectWorkerManager"]
@@ -83,6 +80,8 @@ class ProjectWorkerManager:
         )
         self.host = socket.gethostname()
         self.heartbeat_s = heartbeat_s
+        # A row (or a manager) silent this long is dead, and its projects are taken over.
+        self.stale_s = 3 * heartbeat_s
         self.idle_timeout_s = idle_timeout_s
         self.backlog_poll_s = backlog_poll_s
         self.policy = policy or RestartPolicy()
@@ -90,6 +89,7 @@ class ProjectWorkerManager:
         # Silence for this long means a stuck worker process.
         self.hung_after_s = max(10 * heartbeat_s, 15.0)
         self.handles: dict[UUID, ManagedWorker] = {}
+        self.awaiting_turn: set[UUID] = set()  # projects waiting to see who claims them
         self.wanted = WantedVersions()
         self._locks: dict[UUID, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
         self._background: set[asyncio.Task[Any]] = set()
@@ -106,16 +106,16 @@ class ProjectWorkerManager:
         nothing) when it has no code to serve, WorkerStartError if the process fails to
         come up (the failure is recorded, and retried with backoff).
         """
-        async with self._locks[project_id]:
+        async with self.lock(project_id):
             handle = self.handles.get(project_id)
             if handle is None:
-                handle = await self._claim_and_spawn(project_id, restart_of=None)
-        await self._wait_ready(handle)
+                handle = await self.claim_and_spawn(project_id, restart_of=None)
+        await self.wait_ready(handle)
         return handle.view()
 
     async def stop_worker_for_project(self, project_id: UUID, *, reason: str = "requested") -> bool:
         """Stop this manager's worker of the project gracefully; False if it has none."""
-        async with self._locks[project_id]:
+        async with self.lock(project_id):
             handle = self.handles.get(project_id)
             if handle is None:
                 return False
@@ -133,13 +133,14 @@ class ProjectWorkerManager:
         The worker starts a Temporal Worker with the new set before the old one shuts
         down gracefully, so no task is lost and runs of old versions keep their code.
         """
-        async with self._locks[project_id]:
+        async with self.lock(project_id):
             handle = self.handles.get(project_id)
             if handle is None or handle.supervisor is None:
                 return None
-            await self._wait_ready(handle)
+            await self.wait_ready(handle)
+            client = namespaces.client_for(self.client, handle.temporal_namespace)
             bundle = await load_bundle(
-                self.pool, self.client, self.wanted, project_id, handle.task_queue
+                self.pool, client, self.wanted, project_id, handle.task_queue
             )
             if frozenset(e.code_id for e in bundle) == handle.code_ids:
                 return handle.view()
@@ -163,7 +164,9 @@ class ProjectWorkerManager:
         """A running worker serving the current code (and ``workflow_type``, if asked for);
         None when another manager owns the project. It lifts a crash-loop stop."""
         self.wanted.add(project_id, workflow_type)
-        if project_id in self.handles:
+        if (handle := self.handles.get(project_id)) is not None:
+            # Asked for: a run is about to start, so the worker is not idle.
+            handle.last_busy = time.monotonic()
             status = await self.reload(project_id)
             if status is not None:
                 return status
@@ -192,6 +195,10 @@ class ProjectWorkerManager:
         with contextlib.suppress(*quiet):
             await self.start_worker_for_project(project_id)
 
+    def lock(self, project_id: UUID) -> asyncio.Lock:
+        """Held while the project's worker is claimed, spawned, reloaded or stopped here."""
+        return self._locks[project_id]
+
     def in_background(self, coro: Coroutine[Any, Any, Any]) -> None:
         if self.closing:
             coro.close()
@@ -202,7 +209,7 @@ class ProjectWorkerManager:
 
     # --- claiming and spawning ------------------------------------------------------
 
-    async def _claim_and_spawn(self, project_id: UUID, *, restart_of: str | None) -> ManagedWorker:
+    async def claim_and_spawn(self, project_id: UUID, *, restart_of: str | None) -> ManagedWorker:
         if self.closing:
             raise WorkerError("the manager is shutting down")
         worker_id = f"worker-{project_id}-{int(time.time() * 1000)}-{uuid.uuid4().hex[:4]}"
@@ -217,11 +224,15 @@ class ProjectWorkerManager:
             await registry.expire_stale(
                 conn,
                 manager_id=self.manager_id,
-                stale_s=3 * self.heartbeat_s,
+                stale_s=self.stale_s,
                 project_id=project_id,
             )
         bundle = await load_nonempty_bundle(
-            self.pool, self.client, self.wanted, project_id, project.task_queue_name
+            self.pool,
+            namespaces.client_for(self.client, project.temporal_namespace),
+            self.wanted,
+            project_id,
+            project.task_queue_name,
         )
         async with service_session(self.pool) as conn:
             row_id = await registry.claim(
@@ -233,97 +244,48 @@ class ProjectWorkerManager:
             worker_id=worker_id,
             row_id=row_id,
             python_network=project.python_network,
+            temporal_namespace=project.temporal_namespace,
         )
         self.handles[project_id] = handle
         try:
             await self._spawn(handle, bundle)
         except Exception as exc:
             self.handles.pop(project_id, None)
-            await self._set_status(handle, "failed", {"reason": "start_failed", "error": str(exc)})
+            await self.set_status(handle, "failed", {"reason": "start_failed", "error": str(exc)})
             raise WorkerStartError(
                 f"cannot start the worker of project {project_id}: {exc}"
             ) from exc
         return handle
 
     async def _spawn(self, handle: ManagedWorker, bundle: list[code.CodeBundleEntry]) -> None:
-        config = self.client.service_client.config
         supervisor = Supervisor(
             name=handle.worker_id,
             command=worker_command(python=self.launch.python),
             env=worker_environment(memory_mb=self.launch.memory_mb),
-            on_message=lambda message: self._on_message(handle, message),
+            on_message=lambda message: reports.on_message(self, handle, message),
             graceful_shutdown_s=self.launch.graceful_shutdown_s,
             secrets=self.launch.secrets_reader(handle.project_id),
+            zygote=self.launch.zygote,
         )
         handle.supervisor = supervisor
         handle.code_ids = frozenset(e.code_id for e in bundle)
         await supervisor.spawn(
-            protocol.Start(
-                task_queue=handle.task_queue,
-                temporal_address=config.target_host,
-                temporal_namespace=self.client.namespace,
-                identity=f"{handle.worker_id}@{self.host}",
+            start_message(
+                launch=self.launch,
+                handle=handle,
+                bundle=bundle,
+                client=self.client,
+                host=self.host,
                 heartbeat_s=self.heartbeat_s,
-                graceful_shutdown_s=self.launch.graceful_shutdown_s,
-                bundle=bundle_entries(handle.project_id, bundle),
-                python_isolation=self.launch.python_isolation,
-                python_network=handle.python_network,
-                egress=dict(self.launch.egress),
             )
         )
-        self.in_background(self._watch(handle, supervisor))
+        self.in_background(crashes.watch(self, handle, supervisor))
 
-    async def _wait_ready(self, handle: ManagedWorker) -> None:
+    async def wait_ready(self, handle: ManagedWorker) -> None:
         assert handle.supervisor is not None
         await handle.supervisor.wait_ready(self.launch.start_timeout_s)
 
-    # --- what the worker says -------------------------------------------------------
-
-    async def _on_message(self, handle: ManagedWorker, message: Reported) -> None:
-        if isinstance(message, protocol.NodeStates):
-            await live_events.publish(self.pool, live_events.events_of_changes(message.changes))
-            return
-        if isinstance(message, protocol.Ready):
-            handle.loaded = message.loaded
-            handle.status = "running"
-            async with service_session(self.pool) as conn:
-                await registry.mark_running(
-                    conn,
-                    row_id=handle.row_id,
-                    process_id=message.pid,
-                    metadata={"loaded": list(message.loaded), "startup_ms": message.startup_ms},
-                )
-            return
-        await self._on_heartbeat(handle, message)
-
-    async def _on_heartbeat(self, handle: ManagedWorker, message: protocol.Heartbeat) -> None:
-        assert handle.supervisor is not None
-        if handle.supervisor.tasks != (message.tasks_completed, message.tasks_failed):
-            handle.last_busy = time.monotonic()
-        self.policy.ran_for(handle.project_id, time.monotonic() - handle.started_at)
-        figures = registry.TaskFigures(
-            completed=message.tasks_completed,
-            failed=message.tasks_failed,
-            avg_task_ms=message.avg_task_ms,
-            cpu_percent=min(message.cpu_percent, 999.99),
-            memory_mb=round(message.rss_mb),
-        )
-        async with service_session(self.pool) as conn:
-            still_ours = await registry.heartbeat(
-                conn,
-                row_id=handle.row_id,
-                figures=figures,
-                metadata={"loaded": list(handle.loaded)},
-            )
-        if not still_ours and not handle.stopping:
-            # Another manager declared this row stale (we were too slow): it owns the
-            # project now, so this process must go.
-            log.warning("project %s: lost ownership of %s", handle.project_id, handle.worker_id)
-            self.in_background(
-                self.stop_worker_for_project(handle.project_id, reason="lost_ownership")
-            )
-
-    async def _set_status(
+    async def set_status(
         self, handle: ManagedWorker, status: WorkerStatus, metadata: Mapping[str, Any]
     ) -> None:
         tasks = handle.supervisor.tasks if handle.supervisor else (0, 0)
@@ -332,68 +294,13 @@ class ProjectWorkerManager:
                 conn, row_id=handle.row_id, status=status, tasks=tasks, metadata=metadata
             )
 
-    async def _watch(self, handle: ManagedWorker, supervisor: Supervisor) -> None:
-        info = await supervisor.exited()
-        if not handle.stopping:
-            await self._crashed(handle, info)
-
-    async def _crashed(self, handle: ManagedWorker, info: ExitInfo) -> None:
-        if self.handles.get(handle.project_id) is handle:
-            del self.handles[handle.project_id]
-        handle.status = "failed"
-        description = info.error or describe_exit(info.code)
-        if handle.silent:
-            description = f"no heartbeat from the worker for {self.hung_after_s:g} s; killed"
-        decision = self.policy.after_failure(handle.project_id)
-        give_up = decision.give_up and not self.closing
-        metadata = crash_record(
-            description=description,
-            exit_code=info.code,
-            stderr_tail=info.stderr_tail,
-            failures=decision.failures,
-            give_up=give_up,
-        )
-        await self._set_status(handle, "failed", metadata)
-        if decision.give_up or self.closing:
-            log.error(
-                "project %s: worker crash loop, giving up: %s", handle.project_id, description
-            )
-            return
-        log.warning(
-            "project %s: worker died (%s); restarting in %.1f s",
-            handle.project_id,
-            description,
-            decision.delay_s,
-        )
-        self.in_background(self._restart_later(handle, decision.delay_s))
-
-    async def _restart_later(self, previous: ManagedWorker, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        async with self._locks[previous.project_id]:
-            if previous.project_id in self.handles or self.closing:
-                return
-            try:
-                handle = await self._claim_and_spawn(
-                    previous.project_id, restart_of=previous.worker_id
-                )
-            except (ClaimedElsewhereError, NotFoundError, NothingDeployedError):
-                return
-            except WorkerError:
-                # Spawning itself failed (not the process): count it and try again later.
-                decision = self.policy.after_failure(previous.project_id)
-                if not decision.give_up:
-                    self.in_background(self._restart_later(previous, decision.delay_s))
-                return
-        with contextlib.suppress(WorkerStartError):
-            await self._wait_ready(handle)
-
     async def _stop(self, handle: ManagedWorker, *, reason: str) -> None:
         handle.stopping = True
         handle.status = "stopping"
-        await self._set_status(handle, "stopping", {"reason": reason})
+        await self.set_status(handle, "stopping", {"reason": reason})
         if handle.supervisor is not None:
             await handle.supervisor.stop()
         handle.status = "stopped"
-        await self._set_status(handle, "stopped", {"reason": reason})
+        await self.set_status(handle, "stopped", {"reason": reason})
         if self.handles.get(handle.project_id) is handle:
             del self.handles[handle.project_id]

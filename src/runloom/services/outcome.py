@@ -1,5 +1,5 @@
-"""How a run ended, in runloom's words, from what Temporal reports (no I/O: memo values
-are decoded by the SDK's data converter, which is why those two are coroutines)."""
+"""How a run ended, in runloom's words, from what Temporal reports (no I/O; a run's
+history, memo and times are read by `run_history`)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 from temporalio import exceptions as temporal_errors
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowExecutionDescription, WorkflowFailureError
+from temporalio.client import WorkflowFailureError
 
-from runloom import naming
 from runloom.models import ExecutionStatus
 
 __all__ = [
@@ -20,8 +19,6 @@ __all__ = [
     "describe_failure",
     "last_failure_message",
     "last_reset_event_id",
-    "memo_execution_id",
-    "memo_node_states",
     "outcome_of_failure",
 ]
 
@@ -59,24 +56,6 @@ def outcome_of_failure(exc: WorkflowFailureError) -> Outcome:
     else:
         status = "failed"
     return Outcome(status=status, output=None, error=describe_failure(cause or exc))
-
-
-async def _memo(description: WorkflowExecutionDescription, key: str) -> Any:
-    try:
-        return await description.memo_value(key, None)
-    except Exception:  # a memo runloom did not write, in a shape it cannot read
-        return None
-
-
-async def memo_node_states(description: WorkflowExecutionDescription) -> dict[str, Any] | None:
-    states = await _memo(description, naming.NODE_STATES_MEMO)
-    return states if isinstance(states, dict) else None
-
-
-async def memo_execution_id(description: WorkflowExecutionDescription) -> str | None:
-    """The execution id runloom wrote into the run's memo when it started it."""
-    value = await _memo(description, naming.MEMO_EXECUTION_ID)
-    return value if isinstance(value, str) else None
 
 
 def last_failure_message(events: Sequence[HistoryEvent]) -> str | None:

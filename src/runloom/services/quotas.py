@@ -28,6 +28,7 @@ from psycopg.rows import DictRow
 
 from runloom.compiler import RunBounds
 from runloom.errors import QuotaExceededError
+from runloom.services.counters import QUOTA_REFUSALS
 from runloom.settings import Settings
 from runloom.store import usage
 
@@ -59,6 +60,7 @@ class Quota:
         return value
 
     def refuse(self, *, held: int, limit: int) -> QuotaExceededError:
+        QUOTA_REFUSALS.labels(quota=self.name).inc()
         return QuotaExceededError(
             f"quota exceeded: you have {self.holding.format(n=held)}, and {limit} is the most "
             f"one user may have ({self.setting}={limit}); {self.remedy}, or ask the operator "

@@ -26,7 +26,7 @@ from runloom.db.pool import Pool
 from runloom.db.session import Claims, user_session
 from runloom.errors import ConflictError
 from runloom.models import OPEN_STATUSES, Execution
-from runloom.services import runs
+from runloom.services import namespaces, runs
 from runloom.services.runs import StartFailedError
 from runloom.settings import Settings
 from runloom.store import executions
@@ -90,6 +90,7 @@ async def retry(
     async with user_session(pool, claims) as conn:
         failed = await executions.get_execution(conn, execution_id)
     workflow_id, run_id, version = _retryable(failed)
+    client = namespaces.client_for(client, failed.temporal_namespace)
     # A new open run: the user's quota applies, and the version must be served.
     await runs.prepare_start(
         pool, claims=claims, workflow_id=failed.workflow_id, version=version, settings=settings

@@ -3,10 +3,11 @@ user."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
 from runloom import naming
@@ -14,7 +15,8 @@ from runloom.db.pool import Pool
 from runloom.db.session import Claims, user_session
 from runloom.errors import InvalidRequestError, RunloomError
 from runloom.models import OPEN_STATUSES, Execution
-from runloom.services import quotas, worker_requests
+from runloom.services import namespaces, quotas, worker_requests
+from runloom.services.outcome import Outcome, outcome_of_failure
 from runloom.settings import Settings
 from runloom.store import executions
 from runloom.store.executions import MANUAL, Conn, Origin, StartContext
@@ -22,12 +24,15 @@ from runloom.store.executions import MANUAL, Conn, Origin, StartContext
 __all__ = [
     "StartFailedError",
     "cancel_run",
+    "checked_wait",
     "prepare_start",
     "run_memo",
     "signal_run",
     "start_execution",
     "start_run",
     "terminate_run",
+    "wait_for_outcome",
+    "with_ended",
     "with_ui_link",
 ]
 
@@ -42,7 +47,7 @@ def with_ui_link(execution: Execution, *, settings: Settings) -> Execution:
         return execution
     url = naming.temporal_ui_url(
         base=settings.temporal_ui_url,
-        namespace=settings.temporal_namespace,
+        namespace=execution.temporal_namespace or settings.temporal_namespace,
         workflow_id=execution.temporal_workflow_id,
         run_id=execution.temporal_run_id,
     )
@@ -69,7 +74,7 @@ async def start_run(
     execution_id = uuid.uuid4()
     workflow_id = naming.temporal_workflow_id(key=context.key, execution_id=execution_id)
     try:
-        handle = await client.start_workflow(
+        handle = await namespaces.client_for(client, context.temporal_namespace).start_workflow(
             context.workflow_type,
             input,
             id=workflow_id,
@@ -106,12 +111,13 @@ async def start_execution(
     origin: Origin = MANUAL,
 ) -> Execution:
     """Read what to start, start it in Temporal, record it: one transaction when the
-    project's worker already serves the version, which is the common case.
+    project's worker already serves the version, which is the common case, in three
+    round trips to Postgres (pipelined: BEGIN, claims and the read; the insert; COMMIT).
 
     The user's quotas are checked first: open runs always, workers when one must be
     asked for (QuotaExceededError).
     """
-    async with user_session(pool, claims) as conn:
+    async with user_session(pool, claims, pipeline=True) as conn:
         context = await _checked_context(
             conn, claims=claims, workflow_id=workflow_id, version=version, settings=settings
         )
@@ -189,7 +195,7 @@ async def _open_handle(
             f"execution {execution_id} has already ended ({execution.status}); "
             "only a running execution can be signalled, cancelled or terminated"
         )
-    return client.get_workflow_handle(
+    return namespaces.client_for(client, execution.temporal_namespace).get_workflow_handle(
         execution.temporal_workflow_id, run_id=execution.temporal_run_id
     )
 
@@ -229,3 +235,42 @@ async def terminate_run(
         await handle.terminate(reason=reason or "terminated through runloom")
     except RPCError as exc:
         raise InvalidRequestError(f"Temporal refused to terminate the run: {exc}") from exc
+
+
+def checked_wait(wait_s: float, *, settings: Settings) -> float:
+    """``wait_s`` if a request may wait that long for a run's end (InvalidRequestError)."""
+    longest = settings.runloom_webhook_max_wait_s
+    if not 0 < wait_s <= longest:
+        raise InvalidRequestError(
+            f"wait must be more than 0 and at most {longest:g} seconds "
+            f"(RUNLOOM_WEBHOOK_MAX_WAIT_S), not {wait_s:g}; without wait the answer comes "
+            "at once, and GET /api/executions/{id} shows how the run ends"
+        )
+    return wait_s
+
+
+async def wait_for_outcome(
+    client: Client, execution: Execution, *, wait_s: float
+) -> Outcome | None:
+    """How the run ended, if it ends within ``wait_s``; else None (it goes on). The
+    tracker records the end as for any run: this only listens for it."""
+    if execution.temporal_workflow_id is None:
+        return None
+    handle = namespaces.client_for(client, execution.temporal_namespace).get_workflow_handle(
+        execution.temporal_workflow_id, run_id=execution.temporal_run_id
+    )
+    try:
+        async with asyncio.timeout(wait_s):
+            output = await handle.result(follow_runs=True)
+    except TimeoutError:
+        return None
+    except WorkflowFailureError as exc:
+        return outcome_of_failure(exc)
+    return Outcome(status="completed", output=output, error=None)
+
+
+def with_ended(execution: Execution, outcome: Outcome) -> Execution:
+    """The execution as it ended, before the tracker has written that down."""
+    return execution.model_copy(
+        update={"status": outcome.status, "output": outcome.output, "error": outcome.error}
+    )

@@ -36,6 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from runloom import naming
 from runloom.errors import InvalidRequestError
 from runloom.models import Overlap
+from runloom.services.namespaces import client_for
 from runloom.store.triggers import ScheduleSpec
 
 __all__ = ["ScheduleDescription", "Scheduler", "check_spec", "describe_spec"]
@@ -113,7 +114,12 @@ def _every(seconds: int) -> str:
 
 class Scheduler:
     """Each schedule trigger's Temporal schedule, whose action runs on ``platform_queue``
-    (this installation's, see runloom.naming.platform_task_queue)."""
+    (this installation's, see runloom.naming.platform_task_queue).
+
+    A schedule lives in its project's namespace (``namespace``; None: the shared one), and
+    so does its action: a child workflow runs in its parent's namespace, and the managers
+    serve the platform queue in every namespace with schedules
+    (runloom.manager.scheduled_activities)."""
 
     def __init__(self, client: Client, *, platform_queue: str) -> None:
         self.client = client
@@ -140,38 +146,55 @@ class Scheduler:
             state=ScheduleState(paused=paused, note="managed by runloom: change it there"),
         )
 
-    def _handle(self, trigger_id: uuid.UUID) -> ScheduleHandle:
-        return self.client.get_schedule_handle(naming.schedule_id(trigger_id))
+    def _handle(self, trigger_id: uuid.UUID, namespace: str | None) -> ScheduleHandle:
+        client = client_for(self.client, namespace)
+        return client.get_schedule_handle(naming.schedule_id(trigger_id))
 
     async def create(
-        self, *, trigger_id: uuid.UUID, spec: ScheduleSpec, paused: bool = False
+        self,
+        *,
+        trigger_id: uuid.UUID,
+        spec: ScheduleSpec,
+        paused: bool = False,
+        namespace: str | None = None,
     ) -> None:
-        await self.client.create_schedule(
+        await client_for(self.client, namespace).create_schedule(
             naming.schedule_id(trigger_id), self._schedule(trigger_id, spec, paused=paused)
         )
 
-    async def update(self, *, trigger_id: uuid.UUID, spec: ScheduleSpec, paused: bool) -> None:
+    async def update(
+        self,
+        *,
+        trigger_id: uuid.UUID,
+        spec: ScheduleSpec,
+        paused: bool,
+        namespace: str | None = None,
+    ) -> None:
         new = self._schedule(trigger_id, spec, paused=paused)
 
         def updater(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=new)
 
-        await self._handle(trigger_id).update(updater)
+        await self._handle(trigger_id, namespace).update(updater)
 
-    async def delete(self, *, trigger_id: uuid.UUID) -> None:
+    async def delete(self, *, trigger_id: uuid.UUID, namespace: str | None = None) -> None:
         """Gone already counts as deleted."""
         try:
-            await self._handle(trigger_id).delete()
+            await self._handle(trigger_id, namespace).delete()
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
 
-    async def run_now(self, *, trigger_id: uuid.UUID, overlap: Overlap) -> None:
-        await self._handle(trigger_id).trigger(overlap=_OVERLAP[overlap])
+    async def run_now(
+        self, *, trigger_id: uuid.UUID, overlap: Overlap, namespace: str | None = None
+    ) -> None:
+        await self._handle(trigger_id, namespace).trigger(overlap=_OVERLAP[overlap])
 
-    async def next_runs(self, *, trigger_id: uuid.UUID) -> list[datetime]:
+    async def next_runs(
+        self, *, trigger_id: uuid.UUID, namespace: str | None = None
+    ) -> list[datetime]:
         """Temporal's own next fire times (none while paused)."""
-        described = await self._handle(trigger_id).describe()
+        described = await self._handle(trigger_id, namespace).describe()
         if described.schedule.state.paused:
             return []
         return list(described.info.next_action_times[:NEXT_RUNS])

@@ -38,7 +38,7 @@ from runloom.db.pool import Pool
 from runloom.db.session import Claims, user_session
 from runloom.errors import NotFoundError
 from runloom.models import Execution
-from runloom.services import step_events, step_history
+from runloom.services import namespaces, step_events, step_history
 from runloom.services.step_events import Call
 from runloom.services.step_history import RunRecord, Step
 from runloom.services.temporal import TemporalUnavailableError
@@ -168,6 +168,7 @@ async def _from_temporal(
     database = _database_record(execution, types)
     if not execution.temporal_workflow_id:
         return database, []
+    client = namespaces.client_for(client, execution.temporal_namespace)
     handle = client.get_workflow_handle(
         execution.temporal_workflow_id, run_id=execution.temporal_run_id
     )

@@ -21,7 +21,7 @@ from runloom.models import Overlap, Trigger, TriggerType
 from runloom.services import schedules
 from runloom.services.schedules import Scheduler
 from runloom.store import triggers
-from runloom.store.triggers import ScheduleSpec, TriggerPrincipal, WebhookToken
+from runloom.store.triggers import ScheduleRef, ScheduleSpec, TriggerPrincipal, WebhookToken
 from runloom.vault import Vault
 
 __all__ = [
@@ -143,11 +143,12 @@ async def create_trigger(
                 kind="schedule",
                 schedule=spec,
             )
-            await scheduler.create(trigger_id=trigger_id, spec=spec)
+            namespace = trigger.temporal_namespace
+            await scheduler.create(trigger_id=trigger_id, spec=spec, namespace=namespace)
             created = True
     except BaseException:
         if created:  # the commit failed after Temporal made the schedule
-            await scheduler.delete(trigger_id=trigger_id)
+            await scheduler.delete(trigger_id=trigger_id, namespace=trigger.temporal_namespace)
         raise
     return trigger, None
 
@@ -188,7 +189,12 @@ async def update_trigger(
             conn, trigger_id=trigger_id, enabled=enabled, schedule=spec
         )
         if trigger.type == "schedule":
-            await scheduler.update(trigger_id=trigger_id, spec=spec, paused=not enabled)
+            await scheduler.update(
+                trigger_id=trigger_id,
+                spec=spec,
+                paused=not enabled,
+                namespace=trigger.temporal_namespace,
+            )
     return updated
 
 
@@ -199,14 +205,14 @@ async def delete_trigger(
         trigger = await triggers.get_trigger(conn, trigger_id)
         await triggers.delete_trigger(conn, trigger_id)
         if trigger.type == "schedule":
-            await scheduler.delete(trigger_id=trigger_id)
+            await scheduler.delete(trigger_id=trigger_id, namespace=trigger.temporal_namespace)
 
 
-async def delete_schedules(scheduler: Scheduler, schedule_ids: list[uuid.UUID]) -> None:
+async def delete_schedules(scheduler: Scheduler, schedule_ids: list[ScheduleRef]) -> None:
     """After a workflow (or its project) is deleted: its Temporal schedules go too. One
     left behind by a crash fires into nothing and is removed by its next action."""
-    for trigger_id in schedule_ids:
-        await scheduler.delete(trigger_id=trigger_id)
+    for ref in schedule_ids:
+        await scheduler.delete(trigger_id=ref.trigger_id, namespace=ref.temporal_namespace)
 
 
 async def run_trigger_now(
@@ -221,5 +227,7 @@ async def run_trigger_now(
         )
     if not trigger.enabled:
         raise InvalidRequestError("this schedule is paused; resume it first")
-    await scheduler.run_now(trigger_id=trigger_id, overlap=trigger.overlap)
+    await scheduler.run_now(
+        trigger_id=trigger_id, overlap=trigger.overlap, namespace=trigger.temporal_namespace
+    )
     return trigger

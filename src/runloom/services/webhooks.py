@@ -1,5 +1,5 @@
 """Webhook calls: who may call (a bearer token or an HMAC signature of the body), what the
-run receives, and waiting for its outcome.
+run receives (waiting for its outcome is `runs.wait_for_outcome`, shared with the API).
 
 A webhook is reached without a user's token, so its trigger is looked up in a service
 session and the run is started as the trigger's owner, limited to its project (as a
@@ -8,7 +8,6 @@ project-scoped API key is): RLS and quotas apply as for any start.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -17,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 
 from runloom.auth import AuthError
 from runloom.db.pool import Pool
@@ -25,7 +24,6 @@ from runloom.db.session import service_session
 from runloom.errors import ConflictError, InvalidRequestError, NotFoundError
 from runloom.models import Execution
 from runloom.services import runs
-from runloom.services.outcome import Outcome, outcome_of_failure
 from runloom.services.triggers import acting_claims, token_context, token_matches
 from runloom.settings import Settings
 from runloom.store import triggers
@@ -33,7 +31,7 @@ from runloom.store.executions import Origin
 from runloom.store.triggers import TriggerPrincipal
 from runloom.vault import Vault
 
-__all__ = ["SIGNATURE_HEADER", "WebhookCall", "start_from_webhook", "wait_for_outcome"]
+__all__ = ["SIGNATURE_HEADER", "WebhookCall", "start_from_webhook"]
 
 SIGNATURE_HEADER = "x-runloom-signature"
 _SIGNATURE_SCHEME = "sha256="
@@ -114,19 +112,3 @@ async def start_from_webhook(
         settings=settings,
         origin=Origin(triggered_by="webhook", trigger_id=principal.id),
     )
-
-
-async def wait_for_outcome(
-    client: Client, execution: Execution, *, wait_s: float
-) -> Outcome | None:
-    """How the run ended, if it ends within ``wait_s``; else None (it goes on)."""
-    assert execution.temporal_workflow_id is not None
-    handle = client.get_workflow_handle(execution.temporal_workflow_id)
-    try:
-        async with asyncio.timeout(wait_s):
-            output = await handle.result()
-    except TimeoutError:
-        return None
-    except WorkflowFailureError as exc:
-        return outcome_of_failure(exc)
-    return Outcome(status="completed", output=output, error=None)

@@ -36,6 +36,9 @@ __all__ = [
 # A manager that was (re)connecting when the first NOTIFY went out hears the next one.
 _RENOTIFY_S = 2.0
 _POLL_S = 0.1
+# Polled this often for the first second (a worker starts or reloads within it), then _POLL_S.
+_FAST_POLL_S = 0.02
+_FAST_POLL_FOR_S = 1.0
 
 
 class WorkerUnavailableError(RunloomError):
@@ -113,12 +116,15 @@ async def request_worker(
     showed.
     """
     request = ControlRequest(action="ensure", project_id=project_id, workflow_type=workflow_type)
-    deadline = time.monotonic() + timeout_s
-    # The hot path: a worker already serves it, so no manager needs to hear about it.
-    next_notify = time.monotonic() + _POLL_S / 2
+    began = time.monotonic()
+    deadline = began + timeout_s
+    # The hot path: a worker already serves it, so no manager needs to hear about it; else
+    # the manager hears at once, and a forked worker or a reload is ready in tens of ms.
+    next_notify = began
+    checked = False
     while True:
         now = time.monotonic()
-        if now >= next_notify:
+        if checked and now >= next_notify:
             await _notify(pool, request)
             next_notify = now + _RENOTIFY_S
         async with service_session(pool) as conn:
@@ -130,7 +136,10 @@ async def request_worker(
             if time.monotonic() >= deadline:
                 latest = await registry.latest_worker(conn, project_id)
                 break
-        await asyncio.sleep(_POLL_S)
+        if checked:
+            fast = time.monotonic() - began < _FAST_POLL_FOR_S
+            await asyncio.sleep(_FAST_POLL_S if fast else _POLL_S)
+        checked = True
     raise WorkerUnavailableError(_unavailable(project_id, workflow_type, timeout_s, latest))
 
 

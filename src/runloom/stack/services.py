@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from runloom.errors import ConfigurationError
+from runloom.services.temporal import temporal_access
 from runloom.settings import Settings
 from runloom.stack.postgres import EmbeddedPostgres
-from runloom.stack.temporal_server import TemporalDevServer, temporal_answers
+from runloom.stack.temporal_server import (
+    TemporalDevServer,
+    require_secured_temporal,
+    temporal_answers,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,11 @@ def running_services(settings: Settings, *, report: Report = lambda _: None) -> 
             postgres.start()
             database_url = postgres.url
 
-        if temporal_answers(settings.temporal_address):
+        access = temporal_access(settings)
+        if access.secured:
+            require_secured_temporal(access)
+            report(f"temporal: using the server at {settings.temporal_address} (TLS or key)")
+        elif temporal_answers(settings.temporal_address):
             report(f"temporal: using the server at {settings.temporal_address}")
         elif settings.temporal_host not in _LOOPBACK:
             raise ConfigurationError(

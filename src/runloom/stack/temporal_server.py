@@ -12,6 +12,7 @@ from pathlib import Path
 from runloom.errors import ConfigurationError
 from runloom.paths import temporal_cli_path
 from runloom.stack.ports import port_answers, require_free_port
+from runloom.temporal_access import TemporalAccess, TemporalAccessError, connect_temporal
 
 
 @dataclass
@@ -94,3 +95,17 @@ async def _healthy(address: str) -> bool:
 def temporal_answers(address: str) -> bool:
     """True when a Temporal frontend (any, not only ours) is serving on `address`."""
     return asyncio.run(_healthy(address))
+
+
+def require_secured_temporal(access: TemporalAccess) -> None:
+    """A Temporal reached over TLS or with a key is never one we embed: it answers, or
+    ConfigurationError says which setting to fix."""
+
+    async def check() -> None:
+        client = await connect_temporal(access)
+        await client.service_client.check_health()
+
+    try:
+        asyncio.run(check())
+    except TemporalAccessError as exc:
+        raise ConfigurationError(str(exc)) from exc

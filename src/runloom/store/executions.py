@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from runloom import naming
 from runloom.errors import InvalidRequestError, NotFoundError
 from runloom.models import Execution, ExecutionStatus, TriggeredBy
 from runloom.store.queries import sql
+from runloom.store.stats import ActivityRun
 
 __all__ = [
     "MANUAL",
@@ -24,10 +26,10 @@ __all__ = [
     "HistoryFilter",
     "HistoryPage",
     "Origin",
+    "RunEnd",
     "StartContext",
     "TrackedRun",
     "count_executions",
-    "finish_execution",
     "get_execution",
     "get_tracked_run",
     "insert_execution",
@@ -35,6 +37,8 @@ __all__ = [
     "lock_temporal_workflow",
     "open_execution_ids",
     "open_run_in_workflow",
+    "record_end",
+    "record_ends",
     "record_retry",
     "start_context",
 ]
@@ -71,6 +75,8 @@ class StartContext:
     open_runs: int
     # The version's `settings.execution_timeout_s` (recorded in its compiler options).
     execution_timeout_s: float | None = None
+    # The project's Temporal namespace (None: the shared TEMPORAL_NAMESPACE).
+    temporal_namespace: str | None = None
 
     @property
     def workflow_type(self) -> str:
@@ -91,6 +97,7 @@ class TrackedRun:
     temporal_workflow_id: str | None
     temporal_run_id: str | None
     stats_recorded_at: datetime | None
+    temporal_namespace: str | None = None  # None: the shared TEMPORAL_NAMESPACE
 
     @property
     def memo_execution_id(self) -> uuid.UUID | None:
@@ -302,35 +309,70 @@ async def get_tracked_run(conn: Conn, execution_id: uuid.UUID) -> TrackedRun | N
     return await cur.fetchone()
 
 
-async def finish_execution(
-    conn: Conn,
-    *,
-    execution_id: uuid.UUID,
-    status: ExecutionStatus,
-    output: Any,
-    error: str | None,
-    node_states: dict[str, Any] | None,
-    started_at: datetime,
-    finished_at: datetime,
-    duration_ms: int,
-) -> FinishedRun | None:
-    """Mark the run ended; None if another tracker recorded it first."""
-    cur = await conn.execute(
-        sql("executions_finish"),
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """How a run ended, as the tracker records it in one statement."""
+
+    execution_id: uuid.UUID
+    status: ExecutionStatus
+    output: Any
+    error: str | None
+    node_states: dict[str, Any] | None
+    started_at: datetime
+    finished_at: datetime
+    # NOTIFYed to live streams on commit (runloom.services.live_events).
+    live_payload: str
+    # Statistics are counted only for a run runloom started for this row.
+    counted: bool
+    activities: Sequence[ActivityRun] = ()
+
+    @property
+    def duration_ms(self) -> int:
+        return max(0, int((self.finished_at - self.started_at).total_seconds() * 1000))
+
+
+async def record_ends(conn: Conn, ends: Sequence[RunEnd]) -> list[FinishedRun | None]:
+    """`record_end` for each, sent together (one round trip on a pipelined connection)."""
+    cursors = [await conn.execute(sql("executions_record_end"), _end_params(e)) for e in ends]
+    return [_finished(await cur.fetchone()) for cur in cursors]
+
+
+async def record_end(conn: Conn, end: RunEnd) -> FinishedRun | None:
+    """Mark the run ended, NOTIFY its live streams and count its statistics, in one
+    statement; None if another tracker recorded it first."""
+    cur = await conn.execute(sql("executions_record_end"), _end_params(end))
+    return _finished(await cur.fetchone())
+
+
+def _end_params(end: RunEnd) -> dict[str, Any]:
+    activities = [
         {
-            "id": execution_id,
-            "status": status,
-            "output": Jsonb(output) if output is not None else None,
-            "error": error,
-            "node_states": Jsonb(node_states) if node_states is not None else None,
-            "finished_at": finished_at,
-            "started_at": started_at,
-            "duration_ms": duration_ms,
-        },
-    )
-    row = await cur.fetchone()
+            "name": a.activity_name,
+            "duration_ms": a.duration_ms,
+            "success": a.success,
+            "finished_at": a.finished_at.isoformat(),
+        }
+        for a in end.activities
+    ]
+    return {
+        "id": end.execution_id,
+        "status": end.status,
+        "output": Jsonb(end.output) if end.output is not None else None,
+        "error": end.error,
+        "node_states": Jsonb(end.node_states) if end.node_states is not None else None,
+        "started_at": end.started_at,
+        "finished_at": end.finished_at,
+        "duration_ms": end.duration_ms,
+        "live_channel": naming.EXECUTION_CHANGED_CHANNEL,
+        "live_payload": end.live_payload,
+        "count": end.counted,
+        "activities": Jsonb(activities),
+    }
+
+
+def _finished(row: DictRow | None) -> FinishedRun | None:
     if row is None:
-        return None
+        return None  # another tracker recorded it first
     version = row["code_version"]
     return FinishedRun(
         id=row["id"],

@@ -54,6 +54,7 @@ class ProjectQueue:
     project_id: UUID
     task_queue_name: str
     python_network: bool = False
+    temporal_namespace: str | None = None  # None: the shared TEMPORAL_NAMESPACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ async def project_queue(conn: Conn, project_id: UUID) -> ProjectQueue:
         project_id=row["id"],
         task_queue_name=row["task_queue_name"],
         python_network=row["python_network"],
+        temporal_namespace=row["temporal_namespace"],
     )
 
 
@@ -206,7 +208,11 @@ async def open_execution_count(conn: Conn, project_id: UUID) -> int:
 async def wakeable_projects(conn: Conn) -> list[ProjectQueue]:
     cur = await conn.execute(sql("registry_wakeable_projects"))
     return [
-        ProjectQueue(project_id=row["id"], task_queue_name=row["task_queue_name"])
+        ProjectQueue(
+            project_id=row["id"],
+            task_queue_name=row["task_queue_name"],
+            temporal_namespace=row["temporal_namespace"],
+        )
         for row in await cur.fetchall()
     ]
 

@@ -16,6 +16,7 @@ from runloom.models import Overlap, Trigger, TriggerType
 from runloom.store.queries import sql
 
 __all__ = [
+    "ScheduleRef",
     "ScheduleSpec",
     "TriggerPrincipal",
     "WebhookToken",
@@ -142,14 +143,23 @@ async def delete_trigger(conn: Conn, trigger_id: uuid.UUID) -> None:
         raise NotFoundError(f"trigger {trigger_id} not found")
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleRef:
+    """A schedule trigger's id and the namespace its Temporal schedule lives in (None:
+    the shared one)."""
+
+    trigger_id: uuid.UUID
+    temporal_namespace: str | None = None
+
+
 async def schedule_ids(
     conn: Conn, *, workflow_id: uuid.UUID | None = None, project_id: uuid.UUID | None = None
-) -> list[uuid.UUID]:
+) -> list[ScheduleRef]:
     """A workflow's or a project's schedules: their Temporal schedules go when it does."""
     cur = await conn.execute(
         sql("triggers_schedule_ids"), {"workflow_id": workflow_id, "project_id": project_id}
     )
-    return [row["id"] for row in await cur.fetchall()]
+    return [ScheduleRef(row["id"], row["temporal_namespace"]) for row in await cur.fetchall()]
 
 
 async def trigger_principal(conn: Conn, trigger_id: uuid.UUID) -> TriggerPrincipal | None:

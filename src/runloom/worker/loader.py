@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 __all__ = ["LoadedCode", "SourceConflict", "install_sources", "load_compiled", "registered"]
@@ -39,6 +39,7 @@ class _MemoryFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
         self._lock = threading.Lock()
         self._sources: dict[str, str] = {}
         self._packages: set[str] = set()
+        self._compiled: dict[str, CodeType] = {}
 
     def add(self, mapping: Mapping[str, str]) -> None:
         with self._lock:
@@ -100,10 +101,21 @@ class _MemoryFinder(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
         with self._lock:
             return fullname in self._packages
 
+    def get_code(self, fullname: str) -> CodeType:
+        # Compiled once: the sandbox imports a workflow module afresh for every run and
+        # replay, and a name always serves the same source.
+        with self._lock:
+            code = self._compiled.get(fullname)
+        if code is None:
+            source = self.get_source(fullname)
+            # The origin in the file name makes tracebacks point at the version that failed.
+            code = compile(source, f"<runloom {fullname}>", "exec", dont_inherit=True)
+            with self._lock:
+                self._compiled[fullname] = code
+        return code
+
     def exec_module(self, module: ModuleType) -> None:
-        source = self.get_source(module.__name__)
-        # The origin in the file name makes tracebacks point at the version that failed.
-        code = compile(source, f"<runloom {module.__name__}>", "exec", dont_inherit=True)
+        code = self.get_code(module.__name__)
         exec(code, module.__dict__)  # noqa: S102 - this loader exists to run compiled code
 
 

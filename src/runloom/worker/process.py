@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import resource
 import signal
 import sys
 import threading
@@ -26,7 +25,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
 
-from runloom.worker import protocol
+from runloom import tracing
+from runloom.worker import memory, protocol, sdk_metrics
+from runloom.worker.memory import limit_address_space
 from runloom.worker.protocol import BundleEntry
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 _STARTED = time.monotonic()
 
-MEMORY_ENV = "RUNLOOM_WORKER_MEMORY_MB"
 # A start message carries the source of every version; allow large bundles.
 _LINE_LIMIT = 256 * 1024 * 1024
 
@@ -120,13 +120,6 @@ def _counting_interceptor() -> Any:
     return Counting()
 
 
-def _limit_memory() -> None:
-    megabytes = int(os.environ.get(MEMORY_ENV, "0") or 0)
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 class _Output:
     """The protocol channel; a private copy of fd 1, so that prints of user code (which
     go to fd 1) land on stderr instead of corrupting the messages."""
@@ -190,24 +183,30 @@ class WorkerProcess:
         self.stop = asyncio.Event()
         self.serving: _Serving | None = None
         self.interceptor = _counting_interceptor()
+        # Continues the trace of whoever started the run (nothing when tracing is off).
+        self.traced = tracing.install_worker_tracing(start.tracing)
+        # One per process: its exporter holds the port the manager scrapes (None: default).
+        self.runtime = sdk_metrics.metrics_runtime(start.metrics)
         self.secrets: SecretsPipe | None = None
 
     async def _new_worker(self, bundle: tuple[BundleEntry, ...]) -> _Serving:
-        from temporalio.client import Client
         from temporalio.worker import Worker
         from temporalio.worker.workflow_sandbox import (
             SandboxedWorkflowRunner,
             SandboxRestrictions,
         )
 
+        from runloom.temporal_access import TemporalAccess, connect_temporal
+
         workflows, activities = _load(bundle)
         # The SDK admits one Worker per task queue and client connection; during a reload
         # the old and the new Worker overlap, so each gets its own connection.
-        client = await Client.connect(
-            self.start.temporal_address,
+        access = TemporalAccess.from_wire(
+            address=self.start.temporal_address,
             namespace=self.start.temporal_namespace,
-            identity=self.start.identity,
+            wire=self.start.temporal_tls,
         )
+        client = await connect_temporal(access, identity=self.start.identity, runtime=self.runtime)
         worker = Worker(
             client,
             task_queue=self.start.task_queue,
@@ -216,11 +215,11 @@ class WorkerProcess:
             # Without it the SDK hashes the source of every loaded module (about a second
             # of start time); the code of the bundle is what identifies this build anyway.
             build_id=_build_id(bundle),
-            interceptors=[self.interceptor],
+            interceptors=[self.interceptor, *self.traced],
             workflow_runner=SandboxedWorkflowRunner(
                 # Passed through, so that workflows report to this process's listener.
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                    "runloom_runtime.live"
+                    "runloom_runtime.live", "opentelemetry"
                 )
             ),
             identity=self.start.identity,
@@ -249,6 +248,7 @@ class WorkerProcess:
             self.secrets.close()
             states.close()
             await user_code.close()
+            tracing.shutdown_tracing()
 
     async def _serve(self, stdin: asyncio.StreamReader) -> int:
         self.serving = await self._new_worker(self.start.bundle)
@@ -333,6 +333,7 @@ class WorkerProcess:
                     tasks_completed=COUNTERS.completed,
                     tasks_failed=COUNTERS.failed,
                     avg_task_ms=COUNTERS.avg_task_ms,
+                    pss_mb=memory.pss_mb(),
                 )
             )
 
@@ -374,8 +375,16 @@ def _harden() -> None:
     drop_capabilities(keep=SANDBOX_MAPPING_CAPS if os.geteuid() == 0 else frozenset())
 
 
-def main() -> int:
+def main(*, started: float | None = None) -> int:
+    """The worker's life; ``started`` is when it began as a process (a zygote's child
+    began at its fork, long after this module was imported)."""
+    global _STARTED
+    _STARTED = _STARTED if started is None else started
     _harden()
-    _limit_memory()
+    refused = limit_address_space()
     output = _Output()
+    if refused is not None:
+        print(f"runloom worker: {refused}", file=sys.stderr)
+        output.send(protocol.Error(message=refused))
+        return 1
     return asyncio.run(_main(output))

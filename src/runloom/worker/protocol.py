@@ -77,6 +77,15 @@ class Start:
     python_network: bool = False
     # runloom_runtime.egress.EgressPolicy.to_json() of the http nodes' guard.
     egress: dict[str, Any] = field(default_factory=dict)
+    # runloom.temporal_access.TemporalAccess.to_wire(): TLS material and API key for the
+    # connection to Temporal (None: plain, no key). Secret, hence no repr.
+    temporal_tls: dict[str, Any] | None = field(default=None, repr=False)
+    # runloom.tracing.WorkerTracing.to_json(), or None: no tracing. Its headers may carry
+    # a collector's credentials, hence no repr.
+    tracing: dict[str, Any] | None = field(default=None, repr=False)
+    # {"prometheus_bind": "127.0.0.1:<port>"}: serve the Temporal SDK's metrics there for
+    # the manager to collect (None: no metrics).
+    metrics: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,9 @@ class Heartbeat:
     tasks_failed: int
     # Mean duration of the tasks this process finished; None before the first.
     avg_task_ms: int | None
+    # Proportional set size: pages shared with the zygote and sibling workers count for
+    # their share only (None: unreadable here).
+    pss_mb: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

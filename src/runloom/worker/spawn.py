@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from runloom.worker.process import MEMORY_ENV
+from runloom.worker.memory import MEMORY_ENV
 
-__all__ = ["worker_command", "worker_environment"]
+__all__ = ["worker_command", "worker_environment", "zygote_command"]
 
+_WORKER_MODULE = "runloom.worker"
 # Kept from the parent's environment when set: enough to find Python, its packages and
 # the locale, and nothing that could hold a secret.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -20,7 +21,15 @@ def worker_command(*, python: str | None = None) -> list[str]:
     # Isolated imports without -I, which would also drop the PYTHONPATH that finds an
     # uninstalled checkout: -s keeps ~/.local out, -P keeps the working directory off
     # sys.path (the worker also starts in an empty private one).
-    return [python or sys.executable, "-s", "-P", "-m", "runloom.worker"]
+    return [python or sys.executable, "-s", "-P", "-m", _WORKER_MODULE]
+
+
+def zygote_command(worker: Sequence[str]) -> list[str] | None:
+    """The command line of the zygote that forks workers of ``worker``'s command line
+    (same interpreter and flags); None for a command that is not runloom's worker."""
+    if list(worker[-2:]) != ["-m", _WORKER_MODULE]:
+        return None
+    return [*worker[:-1], "runloom.worker.zygote"]
 
 
 def worker_environment(

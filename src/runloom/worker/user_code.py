@@ -34,7 +34,9 @@ class UserCode:
         # through a proxy of this worker that applies the same policy.
         self.pool = RunnerPool(
             isolation=isolation,
-            warm=1,
+            # A runner kept warm costs each project ~8 MB: only for code that has python
+            # nodes (a reload that adds some starts one at the first call).
+            warm=1 if any(_runs_python(entry) for entry in start.bundle) else 0,
             network=start.python_network,
             egress=policy if start.python_network else None,
         )
@@ -58,6 +60,11 @@ class UserCode:
             self._warming.cancel()
         sandbox.install(None)
         await self.pool.close()
+
+
+def _runs_python(entry: protocol.BundleEntry) -> bool:
+    # Generated activities call the python node runtime only when they have such nodes.
+    return "python_node.run(" in entry.activities_code
 
 
 def _refusing(reason: str) -> python_node.Executor:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from runloom.api.deps import PoolDep, RateLimitsDep, SettingsDep, TemporalClientDep, VaultDep
 from runloom.api.schemas_triggers import WebhookAnswer
-from runloom.services import webhooks
+from runloom.services import runs, webhooks
 from runloom.services.webhooks import WebhookCall
 
 router = APIRouter(prefix="/hooks", tags=["webhooks"])
@@ -52,7 +52,7 @@ async def call_webhook(
     execution = await webhooks.start_from_webhook(pool, client, vault, call=call, settings=settings)
     answer = WebhookAnswer(execution_id=execution.id, status=execution.status)
     if wait is not None:
-        outcome = await webhooks.wait_for_outcome(
+        outcome = await runs.wait_for_outcome(
             client, execution, wait_s=min(wait, settings.runloom_webhook_max_wait_s)
         )
         if outcome is not None:

@@ -45,7 +45,9 @@ async def _view(
         cron=trigger.cron, interval_s=trigger.interval_s, timezone=trigger.timezone
     )
     try:
-        next_runs = await scheduler.next_runs(trigger_id=trigger.id)
+        next_runs = await scheduler.next_runs(
+            trigger_id=trigger.id, namespace=trigger.temporal_namespace
+        )
     except RPCError:  # Temporal is away: what the timing says is the best answer
         next_runs = described.next_runs if trigger.enabled else []
     return TriggerView(**fields, url=None, description=described.description, next_runs=next_runs)

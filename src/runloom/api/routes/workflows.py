@@ -199,7 +199,16 @@ async def build(
 
 
 @router.post(
-    "/{workflow_id}/executions", status_code=status.HTTP_201_CREATED, responses=START_LIMITS
+    "/{workflow_id}/executions",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **START_LIMITS,
+        200: {"model": ExecutionEnvelope, "description": "The run ended within `wait` seconds"},
+        202: {
+            "model": ExecutionEnvelope,
+            "description": "The run did not end within `wait` seconds; it goes on",
+        },
+    },
 )
 async def start_execution(
     workflow_id: uuid.UUID,
@@ -209,10 +218,17 @@ async def start_execution(
     pool: PoolDep,
     client: TemporalClientDep,
     settings: SettingsDep,
+    response: Response,
+    wait: Annotated[
+        float | None,
+        Query(gt=0, description="Seconds to wait for the run's end (RUNLOOM_WEBHOOK_MAX_WAIT_S)"),
+    ] = None,
 ) -> ExecutionEnvelope:
-    """Run a deployed version (the active one unless `version` is given).
+    """Run a deployed version (the active one unless `version` is given); with `wait`,
+    answer with how it ended if it ends in time (200), else with the running run (202).
 
     A start counts against the user's start rate (429) and open-run quota (403)."""
+    wait_s = None if wait is None else runs.checked_wait(wait, settings=settings)
     execution = await runs.start_execution(
         pool,
         client,
@@ -223,6 +239,11 @@ async def start_execution(
         settings=settings,
         origin=origin_of(user),
     )
+    if wait_s is not None:
+        outcome = await runs.wait_for_outcome(client, execution, wait_s=wait_s)
+        response.status_code = status.HTTP_202_ACCEPTED if outcome is None else status.HTTP_200_OK
+        if outcome is not None:
+            execution = runs.with_ended(execution, outcome)
     return ExecutionEnvelope(execution=runs.with_ui_link(execution, settings=settings))
 
 

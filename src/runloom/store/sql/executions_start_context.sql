@@ -3,7 +3,7 @@
 -- already serves that version (then no manager needs to be asked), and how many runs the
 -- user has open (for the quota, counted no further than %(open_up_to)s), and the
 -- execution timeout the version was compiled with (its graph's settings).
-SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name,
+SELECT w.id AS workflow_id, w.key, w.project_id, p.task_queue_name, p.temporal_namespace,
        public.open_run_count(%(open_up_to)s) AS open_runs,
        c.id AS code_id, c.version,
        (c.compiler_options_json::jsonb #>> '{settings,execution_timeout_s}')::float8

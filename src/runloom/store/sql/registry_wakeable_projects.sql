@@ -1,6 +1,6 @@
 -- Projects that could need a worker: deployed code, no active worker, and not given up on
 -- after a crash loop (only an explicit request starts those again).
-SELECT p.id, p.task_queue_name
+SELECT p.id, p.task_queue_name, p.temporal_namespace
 FROM public.projects AS p
 WHERE p.is_active
   AND EXISTS (

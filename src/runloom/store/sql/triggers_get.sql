@@ -1,6 +1,8 @@
 -- FOR UPDATE: a change to a trigger and to its Temporal schedule happen one at a time.
 SELECT id, workflow_id, project_id, type, enabled, token_prefix, cron, interval_s, timezone,
-       input, overlap, created_at, updated_at
+       input, overlap, created_at, updated_at,
+       (SELECT p.temporal_namespace FROM public.projects AS p WHERE p.id = project_id)
+         AS temporal_namespace
 FROM public.workflow_triggers
 WHERE id = %(id)s
 FOR UPDATE

@@ -8,4 +8,6 @@ SELECT %(id)s, w.id, w.project_id, %(user_id)s, %(type)s, %(token_hash)s,
 FROM public.workflows AS w
 WHERE w.id = %(workflow_id)s
 RETURNING id, workflow_id, project_id, type, enabled, token_prefix, cron, interval_s,
-          timezone, input, overlap, created_at, updated_at
+          timezone, input, overlap, created_at, updated_at,
+          (SELECT p.temporal_namespace FROM public.projects AS p WHERE p.id = project_id)
+            AS temporal_namespace

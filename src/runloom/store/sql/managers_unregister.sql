@@ -1,0 +1,1 @@
+DELETE FROM public.runloom_managers WHERE manager_id = %(manager_id)s
