@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,11 @@ import pytest
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from runloom.db import create_pool
+from runloom.db.migrate import migrate
 from runloom.db.pool import Pool
 from runloom.db.session import Claims, service_session, user_session
+from runloom.stack.postgres import EmbeddedPostgres
 from tests.conftest import MakeUser
 
 # The statement the API runs in the caller's user session in place of an INSERT.
@@ -25,6 +29,24 @@ SELECT * FROM public.record_execution_start(
   %(workflow_type)s::text, %(task_queue_name)s::text
 )
 """
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres_server: EmbeddedPostgres) -> str:
+    """A database of this module's own: the rows here name Temporal runs that do not
+    exist, which the session live stack's tracker would rightly record as lost."""
+    url = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    own = await create_pool(database_url, max_size=4, name="tracker-columns")
+    try:
+        yield own
+    finally:
+        await own.close()
 
 
 @dataclass(frozen=True)
