@@ -86,8 +86,8 @@ class _MemoryWatch:
             began = time.perf_counter()
             await asyncio.to_thread(self.sample)
             # Reading hundreds of processes' memory costs CPU the runs need: at most a
-            # fifth of the time goes to sampling.
-            pause = max(1.0, 4 * (time.perf_counter() - began))
+            # tenth of the time goes to sampling.
+            pause = max(1.0, 9 * (time.perf_counter() - began))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
 

@@ -129,8 +129,8 @@ def format_spread(spread: Spread | None, unit: str) -> str:
     if spread is None:
         return "—"
     text = format_value(spread.median, unit)
-    if spread.n > 1 and spread.low != spread.high:
-        low, high = format_value(spread.low, ""), format_value(spread.high, "")
+    low, high = format_value(spread.low, ""), format_value(spread.high, "")
+    if spread.n > 1 and low != high:
         text += f" ({low}–{high})"
     return text
 

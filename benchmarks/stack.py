@@ -83,18 +83,19 @@ class BenchStack:
             cwd=self.work,
         )
         self.live.start(timeout=120)
-        self.baseline = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from benchmarks.baseline import main; main()",
-                self.temporal.address,
-                self.baseline_queue,
-            ],
-            cwd=Path(__file__).resolve().parents[1],
-            stdout=(self.work / "baseline.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        with (self.work / "baseline.log").open("ab") as log:
+            self.baseline = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from benchmarks.baseline import main; main()",
+                    self.temporal.address,
+                    self.baseline_queue,
+                ],
+                cwd=Path(__file__).resolve().parents[1],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def stop(self) -> None:
         if self.baseline is not None:

@@ -97,7 +97,7 @@ def sizes_note(sizes: dict[str, int], *, quick: bool) -> list[str]:
     if not quick:
         return []
     return [
-        "BENCH_QUICK=1: small sizes ("
+        "BENCH_QUICK=1 (sizes: "
         + ", ".join(f"{k} {v}" for k, v in sizes.items())
-        + "), to check that the benchmark works; not figures to compare with the targets."
+        + "): a check that the benchmark works, not figures to compare with the targets."
     ]

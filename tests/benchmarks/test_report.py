@@ -43,6 +43,7 @@ def test_spread_has_median_and_range() -> None:
     assert (spread.median, spread.low, spread.high, spread.n) == (3.0, 1.0, 10.0, 3)
     assert format_spread(spread, "s") == "3 s (1–10)"
     assert format_spread(Spread.of([2.5]), "ms") == "2.5 ms"
+    assert format_spread(Spread.of([2.081, 2.084]), "s") == "2.08 s"
     assert format_spread(None, "s") == "—"
 
 

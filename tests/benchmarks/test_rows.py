@@ -121,7 +121,9 @@ def test_missed_notes_and_quick_note(tmp_path: Path) -> None:
     (tmp_path / "start.html").write_text("")
     assert "start.html" in missed_notes(build_rows(RAW), RAW, profiles=tmp_path)[-1]
     assert missed_notes([], {}, profiles=tmp_path) == ["Every target with a figure was met."]
-    assert sizes_note({"projects": 10}, quick=True)[0].startswith("BENCH_QUICK=1: small sizes")
+    assert sizes_note({"projects": 10}, quick=True)[0].startswith(
+        "BENCH_QUICK=1 (sizes: projects 10)"
+    )
     assert sizes_note({"projects": 10}, quick=False) == []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from runloom.manager.handles import WorkerLaunch
 from runloom.manager.restart_policy import RestartPolicy
 from runloom.manager.workers import ProjectWorkerManager
 from runloom.stack.postgres import EmbeddedPostgres
+from runloom.worker.forked import close_zygotes
 
 HEARTBEAT_S = 0.5
 
@@ -114,3 +115,11 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {within_s} s waiting for {what}")
         await asyncio.sleep(every_s)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _zygotes_closed() -> Iterator[None]:
+    """Managers made here share the process's zygotes (runloom.worker.forked); the
+    session lets go of them at its end, as run_manager does when it stops."""
+    yield
+    close_zygotes()
