@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from runloom.compiler import CompileOptions, compile_workflow
+from tests.tls_proxy import Pki, TlsProxy
 
 from .cases import CASES
 from .conftest import chain
@@ -153,10 +154,18 @@ async def test_exported_project_runs_in_its_own_venv(
     assert probe.stdout.strip() == "None"
 
     task_queue = f"export-{uuid.uuid4().hex[:8]}"
+    # The exported worker reaches Temporal through mTLS, with runloom's own settings.
+    pki = Pki.create(tmp_path / "pki")
+    proxy = TlsProxy(
+        temporal_env.client.service_client.config.target_host, pki, require_client_cert=True
+    ).start()
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "TEMPORAL_ADDRESS": proxy.address,
         "TEMPORAL_NAMESPACE": "default",
+        "TEMPORAL_TLS_CA": str(pki.ca),
+        "TEMPORAL_TLS_CERT": str(pki.client_cert),
+        "TEMPORAL_TLS_KEY": str(pki.client_key),
         "TASK_QUEUE": task_queue,
         # Outside runloom, secrets come from the environment (see the export's README).
         "RUNLOOM_SECRET_EXPORT_TOKEN": "export-token-value",
@@ -182,6 +191,8 @@ async def test_exported_project_runs_in_its_own_venv(
     finally:
         worker.terminate()
         await worker.wait()
+        proxy.stop()
+    assert proxy.connections > 0  # its polls went through the proxy, over TLS
     assert result["text"] == "total=6 18"
     assert result["token"] == "***"
     # The activity ran in the exported venv, not in this test's interpreter.

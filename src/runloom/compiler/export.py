@@ -64,6 +64,11 @@ TEMPORAL_ADDRESS=localhost:7233 TEMPORAL_NAMESPACE=default TASK_QUEUE={workflow_
     .venv/bin/python worker.py
 ```
 
+For a secured cluster or Temporal Cloud, set what runloom itself reads: `TEMPORAL_TLS_CA`,
+`TEMPORAL_TLS_SERVER_NAME`, `TEMPORAL_TLS_CERT` and `TEMPORAL_TLS_KEY` (PEM files) for TLS
+and mTLS, `TEMPORAL_API_KEY` for an API key; any of them turns TLS on (`TEMPORAL_TLS=0`
+keeps it off, `TEMPORAL_TLS=1` turns it on with the system's roots).
+
 ## Start a run
 
 ```sh

@@ -709,6 +709,29 @@ def _secret_step(ctx: _Context, w: _Writer, node: Node, use: SecretUse) -> None:
 # --- worker module --------------------------------------------------------------------
 
 
+# The exported worker reads the same TEMPORAL_TLS* settings as runloom itself.
+_TLS_FROM_ENVIRONMENT = (
+    "def _pem(name: str) -> bytes | None:",
+    "    path = os.environ.get(name)",
+    "    return Path(path).read_bytes() if path else None",
+    "",
+    "",
+    "def tls_from_environment() -> TLSConfig | bool:",
+    '    ca, cert = _pem("TEMPORAL_TLS_CA"), _pem("TEMPORAL_TLS_CERT")',
+    '    key, name = _pem("TEMPORAL_TLS_KEY"), os.environ.get("TEMPORAL_TLS_SERVER_NAME")',
+    '    flag = os.environ.get("TEMPORAL_TLS", "").lower()',
+    '    implied = any((ca, cert, name, os.environ.get("TEMPORAL_API_KEY")))',
+    '    if flag in ("0", "false") or not (flag in ("1", "true") or implied):',
+    "        return False",
+    "    return TLSConfig(",
+    "        server_root_ca_cert=ca,",
+    "        domain=name or None,",
+    "        client_cert=cert,",
+    "        client_private_key=key,",
+    "    )",
+)
+
+
 def _worker_module(ctx: _Context) -> str:
     w = _Writer()
     w(
@@ -719,6 +742,9 @@ def _worker_module(ctx: _Context) -> str:
     w()
     w("Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default")
     w("default), TASK_QUEUE (default " + comment_text(ctx.workflow_key) + ").")
+    w("For a secured cluster or Temporal Cloud, as runloom reads them: TEMPORAL_TLS=1,")
+    w("TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY")
+    w("(PEM files) and TEMPORAL_API_KEY; any of them but TEMPORAL_TLS=0 turns TLS on.")
     if ctx.secrets:
         names = sorted({name for use in ctx.secrets.values() for name in use.names})
         w()
@@ -730,8 +756,10 @@ def _worker_module(ctx: _Context) -> str:
     w()
     w("import asyncio")
     w("import os")
+    w("from pathlib import Path")
     w()
     w("from temporalio.client import Client")
+    w("from temporalio.service import TLSConfig")
     w("from temporalio.worker import Worker")
     w()
     w("import activities")
@@ -740,11 +768,18 @@ def _worker_module(ctx: _Context) -> str:
     w.lay(expr(ctx.workflow_key), 0, "DEFAULT_TASK_QUEUE = ")
     w()
     w()
+    for line in _TLS_FROM_ENVIRONMENT:
+        w(line)
+    w()
+    w()
     w("async def main() -> None:")
     w('address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")', 4)
     w('namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")', 4)
     w('task_queue = os.environ.get("TASK_QUEUE", DEFAULT_TASK_QUEUE)', 4)
-    w("client = await Client.connect(address, namespace=namespace)", 4)
+    w('api_key = os.environ.get("TEMPORAL_API_KEY") or None', 4)
+    w("client = await Client.connect(", 4)
+    w("address, namespace=namespace, tls=tls_from_environment(), api_key=api_key", 8)
+    w(")", 4)
     w("worker = Worker(", 4)
     w("client,", 8)
     w("task_queue=task_queue,", 8)
