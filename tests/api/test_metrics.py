@@ -145,10 +145,20 @@ async def test_counters_move_by_the_runs_made_and_the_token_is_required(
         project = projects[0]["id"]
         before = _samples((await http.get("/metrics", headers=AUTH)).text)
         assert await _run_three(http, project) == ["completed", "completed", "failed"]
-        await asyncio.sleep(1.1)  # past the one-second cache of the database's figures
-        response = await http.get("/metrics", headers=AUTH)
-        assert response.status_code == 200
-        after = _samples(response.text)
+
+        # The database's figures are cached for a second: scrape until they show the
+        # three runs started (then they show their ends too: all three were recorded).
+        def started(samples: Samples) -> float:
+            labels = {"project_id": project, "trigger": "manual"}
+            return _value(samples, "runloom_runs_started_total", **labels)
+
+        deadline = time.monotonic() + 30
+        after = before
+        while started(after) - started(before) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            response = await http.get("/metrics", headers=AUTH)
+            assert response.status_code == 200
+            after = _samples(response.text)
 
         for anonymous in ("", "Bearer wrong", f"Basic {TOKEN}"):
             refused = await http.get("/metrics", headers={"Authorization": anonymous})
