@@ -26,7 +26,6 @@ import resource
 import signal
 import sys
 import traceback
-from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
@@ -34,6 +33,7 @@ from jinja2 import TemplateSyntaxError
 
 from runloom.compiler import GeneratedCodeInvalid, GraphInvalid, compile_workflow
 from runloom.compiler.secret_refs import template_reads, template_strings
+from runloom.worker.memory import address_space_bytes
 from runloom_runtime import templates
 
 __all__ = ["HEADER_BYTES", "main", "read_frame", "write_frame"]
@@ -71,17 +71,6 @@ def write_frame(stream: IO[bytes], body: bytes) -> None:
     stream.flush()
 
 
-def _address_space() -> int | None:
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    return None
-
-
 def _die_with_parent() -> None:
     """SIGKILL this process when the API process ends: a compilation in progress would
     otherwise run on (it reads stdin, where the end shows, only between requests)."""
@@ -96,7 +85,7 @@ def _die_with_parent() -> None:
 
 def _limit_memory(memory_mb: int) -> None:
     """Allow ``memory_mb`` MiB of address space beyond what the process uses now."""
-    used = _address_space()
+    used = address_space_bytes()
     if used is None or memory_mb <= 0:
         return
     _, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-__all__ = ["MEMORY_ENV", "limit_address_space", "pss_mb"]
+__all__ = ["MEMORY_ENV", "address_space_bytes", "limit_address_space", "pss_mb"]
 
 MEMORY_ENV = "RUNLOOM_WORKER_MEMORY_MB"
 _MB = 1024 * 1024
@@ -27,7 +27,8 @@ def limit_address_space() -> str | None:
         return None
     # A worker forked by the zygote has its imports mapped already: under a cap below
     # that, every allocation would fail (and asyncio retries a failed read for ever).
-    mapped = _address_space_mb()
+    size = address_space_bytes()
+    mapped = None if size is None else size // _MB
     if mapped is not None and mapped >= megabytes:
         return (
             f"{MEMORY_ENV}={megabytes} is below the {mapped} MB of address space a worker "
@@ -37,14 +38,15 @@ def limit_address_space() -> str | None:
     return None
 
 
-def _address_space_mb() -> int | None:
+def address_space_bytes() -> int | None:
+    """This process's mapped address space (what RLIMIT_AS counts), if the kernel says."""
     try:
         status = Path("/proc/self/status").read_text()
     except OSError:
         return None
     for line in status.splitlines():
         if line.startswith("VmSize:"):
-            return int(line.split()[1]) // 1024
+            return int(line.split()[1]) * 1024
     return None
 
 
