@@ -5,6 +5,7 @@ reads, compile speed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 import uuid
@@ -19,6 +20,7 @@ from temporalio.client import Client
 from benchmarks.graphs import approval_graph
 from benchmarks.report import percentile
 from benchmarks.session import check, wait_recorded
+from runloom import naming
 from runloom.compiler import compile_workflow
 
 
@@ -81,13 +83,19 @@ async def _wait_open_done(
 async def _bare_starts(
     client: Client, workflow_type: str, task_queue: str, runs: int
 ) -> list[float]:
-    raw = []
+    """Starts of the same workflow on the same queue, left open while the others start as
+    runs started through the API are: the project's worker runs each one's first workflow
+    task meanwhile, in both cases (terminating each at once would spare the bare starts
+    that work, and the comparison would not be fair)."""
+    raw, handles = [], []
     for _ in range(runs):
         began = time.perf_counter()
         handle = await client.start_workflow(
             workflow_type, {}, id=f"raw-{uuid.uuid4()}", task_queue=task_queue
         )
         raw.append((time.perf_counter() - began) * 1000)
+        handles.append(handle)
+    for handle in handles:
         await handle.terminate()
     return raw
 
@@ -107,23 +115,43 @@ async def _api_starts(
 
 
 async def _track(
-    http: httpx.AsyncClient, client: Client, ids: list[str], advance: Callable[[], None]
+    http: httpx.AsyncClient,
+    client: Client,
+    ids: list[str],
+    advance: Callable[[], None],
+    *,
+    database_url: str,
 ) -> tuple[list[float], int]:
-    """Each run ends when signalled: how long until runloom records it?"""
+    """Each run ends when signalled: how long from Temporal's close until runloom's record
+    of the end is committed? The tracker NOTIFYs a run's end in the transaction that
+    records it, so a LISTEN hears the commit itself (polling the API instead would add
+    the poll's interval and a GET to every sample)."""
     lags: list[float] = []
     observer_gets = 0
-    for execution_id in ids:
-        execution = check(await http.get(f"/api/executions/{execution_id}"))["execution"]
-        observer_gets += 1
-        handle = client.get_workflow_handle(execution["temporal_workflow_id"])
-        await handle.signal("go")
-        await handle.result()
-        closed = time.perf_counter()
-        _, polls = await _wait_open_done(http, execution_id, poll_s=0.005)
-        observer_gets += polls
-        lags.append((time.perf_counter() - closed) * 1000)
-        advance()
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {naming.EXECUTION_CHANGED_CHANNEL}")
+        for execution_id in ids:
+            execution = check(await http.get(f"/api/executions/{execution_id}"))["execution"]
+            observer_gets += 1
+            handle = client.get_workflow_handle(execution["temporal_workflow_id"])
+            await handle.signal("go")
+            await handle.result()
+            closed = time.perf_counter()
+            await _finished(listener, execution_id)
+            lags.append((time.perf_counter() - closed) * 1000)
+            ended, polls = await _wait_open_done(http, execution_id, poll_s=0.005)
+            observer_gets += polls
+            assert ended["status"] == "completed", ended
+            advance()
     return lags, observer_gets
+
+
+async def _finished(listener: psycopg.AsyncConnection[Any], execution_id: str) -> None:
+    async for notify in listener.notifies(timeout=60):
+        event = json.loads(notify.payload)
+        if event.get("e") == execution_id and event.get("f"):
+            return
+    raise TimeoutError(f"no end of {execution_id} was recorded within 60 s")
 
 
 def _print_top(console: Console, before: dict[str, int], after: dict[str, int], runs: int) -> None:
@@ -162,7 +190,7 @@ async def bench_runs(
         before = statement_calls(admin_url)
         via_runloom, ids = await _api_starts(http, workflow["id"], runs)
         after_start = statement_calls(admin_url)
-        lags, observer_gets = await _track(http, client, ids, advance)
+        lags, observer_gets = await _track(http, client, ids, advance, database_url=admin_url)
         after_track = statement_calls(admin_url)
         stats_times = []
         for _ in range(20):
