@@ -106,6 +106,7 @@ def test_cpu_section_names_the_biggest_differences() -> None:
     assert "| temporal | 10.0 | 14.0 |" in lines
     assert lines[-1].startswith("runloom spends 1.43× the CPU of hand-written code per run")
     assert "temporal +4.0 s" in lines[-1]
+    assert "workers +3.0 s" in lines[-1]  # against the hand-written worker's 3.0 s
     assert cpu_section({}) == []
 
 

@@ -16,6 +16,7 @@ from runloom.api.app import create_app
 from runloom.db.migrate import MigrationError, migrate
 from runloom.errors import ConfigurationError
 from runloom.hardening import make_non_dumpable
+from runloom.services.temporal import TemporalUnavailableError
 from runloom.settings import Settings, get_settings
 from runloom.stack.local_secrets import (
     refuse_public_bind_with_development_secret,
@@ -230,4 +231,8 @@ def manager_command(
             console.print(f"[green]✓[/] manager running (process {os.getpid()})")
         await _background(settings, services, stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (TemporalUnavailableError, ConfigurationError) as exc:
+        # One line that names what to fix (TEMPORAL_ADDRESS, a TLS setting…), no traceback.
+        raise _fail(exc) from exc
