@@ -96,6 +96,9 @@ class Zygote:
         self._ids = itertools.count(1)
         self._replies: dict[int, asyncio.Future[int]] = {}
         self._exits: dict[int, asyncio.Future[int]] = {}
+        # A pidfd per live worker: it names the process even after the zygote is gone
+        # (its pid could be reused then), to kill it and to hear it end.
+        self._pidfds: dict[int, int] = {}
         self._ready: asyncio.Future[None] | None = None
         self._closed = False
         self._failed_at = float("-inf")
@@ -232,6 +235,7 @@ class Zygote:
             if self._ready is not None and not self._ready.done():
                 self._ready.set_result(None)
         elif "exit" in message:
+            self._forget_pidfd(int(message["exit"]))
             exited = self._exits.pop(int(message["exit"]), None)
             if exited is not None and not exited.done():
                 exited.set_result(int(message["code"]))
@@ -241,8 +245,12 @@ class Zygote:
                 return
             if "pid" in message:
                 # Registered now, before any later message can report its exit.
-                self._exits[int(message["pid"])] = self.loop.create_future()
-                reply.set_result(int(message["pid"]))
+                pid = int(message["pid"])
+                self._exits[pid] = self.loop.create_future()
+                # Not reaped before its exit is reported, so the pid is still its own.
+                with contextlib.suppress(OSError):
+                    self._pidfds[pid] = os.pidfd_open(pid)
+                reply.set_result(pid)
             else:
                 reply.set_exception(ZygoteError(str(message.get("error"))))
 
@@ -261,12 +269,41 @@ class Zygote:
             if future is not None and not future.done():
                 future.set_exception(error)
                 future.exception()  # seen here; the waiters get it too
-        # Its workers were killed with it (PR_SET_PDEATHSIG), or end now that they are
-        # nobody's to report: either way SIGKILL is how they ended.
-        for exited in self._exits.values():
+        # Its workers get SIGKILL from the kernel (PR_SET_PDEATHSIG), but only after the
+        # zygote's socket closed: kill them here too, and report each exit once it has
+        # happened, so that no replacement starts while the old worker still runs.
+        for pid in list(self._exits):
+            self._end_orphan(pid)
+
+    def _end_orphan(self, pid: int) -> None:
+        exited = self._exits[pid]
+        pidfd = self._pidfds.get(pid)
+
+        def gone() -> None:
+            self._forget_pidfd(pid)
+            self._exits.pop(pid, None)
             if not exited.done():
                 exited.set_result(-signal.SIGKILL)
-        self._exits.clear()
+
+        if pidfd is None or exited.done() or self.loop.is_closed():
+            gone()
+            return
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it has ended: the pidfd is readable already
+        except OSError:
+            gone()
+            return
+        self.loop.add_reader(pidfd, gone)
+
+    def _forget_pidfd(self, pid: int) -> None:
+        pidfd = self._pidfds.pop(pid, None)
+        if pidfd is None:
+            return
+        if not self.loop.is_closed():
+            self.loop.remove_reader(pidfd)
+        os.close(pidfd)
 
     async def _attach(self, pid: int, fds: list[int], limit: int) -> ForkedProcess:
         ended = self._exits.get(pid)
