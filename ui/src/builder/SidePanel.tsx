@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import type { Branch, RetryPolicy, Workflow } from "../api/types";
 import { ERROR_HANDLE, ERROR_LABEL, hasErrorHandle, isErrorEdge, type StepData, type StepEdge, type StepNode } from "../lib/graph";
 import { formatFieldValue, parseJson, parseTemplateField } from "../lib/json";
+import { upstreamOf } from "../lib/connectTargets";
 import { problemsOfField, type HumanProblem } from "../lib/problems";
 import { NODE_TYPES, validNodeId, type FieldSpec } from "../lib/nodeTypes";
 import type { EditorMode, ScopeInfo } from "../lib/templateScope";
@@ -28,23 +29,6 @@ export interface SidePanelProps {
   onChangeEdgeKind: (id: string, kind: "normal" | "error") => void;
   /** Compile problems in a person's words: each is shown under the field it concerns. */
   problems?: HumanProblem[];
-}
-
-/** Ids of the nodes that run before `id`: what `steps.<id>` can refer to. */
-export function upstreamOf(id: string, edges: { source: string; target: string }[]): string[] {
-  const seen = new Set<string>();
-  const stack = [id];
-  while (stack.length > 0) {
-    const cur = stack.pop() as string;
-    for (const e of edges) {
-      if (e.target === cur && !seen.has(e.source)) {
-        seen.add(e.source);
-        stack.push(e.source);
-      }
-    }
-  }
-  seen.delete(id);
-  return [...seen].sort();
 }
 
 export function SidePanel(props: SidePanelProps) {

@@ -7,6 +7,7 @@ import { api } from "../api/client";
 import { useSecrets, useSteps, useWorkflow } from "../api/hooks";
 import type { Execution } from "../api/types";
 import { isErrorEdge, type StepEdge, type StepNode } from "../lib/graph";
+import { upstreamOf } from "../lib/connectTargets";
 import { isTerminal } from "../lib/status";
 import type { ScopeInfo } from "../lib/templateScope";
 
@@ -47,22 +48,6 @@ export function useLastRun(workflowId: string): LastRun {
   }, [execution, steps.data]);
 }
 
-function upstream(id: string, edges: StepEdge[]): string[] {
-  const seen = new Set<string>();
-  const stack = [id];
-  while (stack.length > 0) {
-    const cur = stack.pop() as string;
-    for (const e of edges) {
-      if (e.target === cur && !seen.has(e.source)) {
-        seen.add(e.source);
-        stack.push(e.source);
-      }
-    }
-  }
-  seen.delete(id);
-  return [...seen].sort();
-}
-
 /** What the templates of `node` can read, with the last run's values. */
 export function useNodeScope(workflowId: string, node: StepNode, nodes: StepNode[], edges: StepEdge[]): ScopeInfo {
   const workflow = useWorkflow(workflowId);
@@ -74,7 +59,7 @@ export function useNodeScope(workflowId: string, node: StepNode, nodes: StepNode
     return {
       input: run.execution?.input,
       steps: run.outputs,
-      upstream: upstream(node.id, edges),
+      upstream: upstreamOf(node.id, edges),
       nodeIds: nodes.map((n) => n.id),
       secrets: (secrets.data ?? []).map((s) => s.name),
       inLoop: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ancestorsOf, connectTargets } from "./connectTargets";
+import { ancestorsOf, connectTargets, upstreamOf } from "./connectTargets";
 
 const nodes = ["start", "a", "b", "c", "end"].map((id) => ({ id }));
 const edges = [
@@ -19,5 +19,19 @@ describe("connectTargets", () => {
   });
   it("offers nodes without an input to nobody", () => {
     expect(connectTargets("c", nodes, edges, hasInput).map((n) => n.id)).toEqual(["a", "b", "end"]);
+  });
+});
+
+describe("upstreamOf", () => {
+  it("lists every node that runs before, sorted, without the node itself", () => {
+    const graph = [
+      { source: "start", target: "b" },
+      { source: "start", target: "a" },
+      { source: "a", target: "c" },
+      { source: "b", target: "c" },
+      { source: "c", target: "end" },
+    ];
+    expect(upstreamOf("c", graph)).toEqual(["a", "b", "start"]);
+    expect(upstreamOf("start", graph)).toEqual([]);
   });
 });

@@ -22,6 +22,13 @@ export function ancestorsOf(id: string, edges: readonly Edge[]): Set<string> {
   return seen;
 }
 
+/** Ids of the nodes that run before `id`, sorted: what `steps.<id>` can refer to. */
+export function upstreamOf(id: string, edges: readonly Edge[]): string[] {
+  const ancestors = ancestorsOf(id, edges);
+  ancestors.delete(id);
+  return [...ancestors].sort();
+}
+
 /** The nodes an edge from `source` may go to, in the given order. */
 export function connectTargets<N extends { id: string }>(
   source: string,
