@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from temporalio.api.errordetails.v1 import NamespaceNotFoundFailure
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -154,7 +155,7 @@ class ExecutionTracker:
                     client, workflow_id=run.temporal_workflow_id, run_id=run.temporal_run_id
                 )
             except RPCError as exc:
-                if exc.status == RPCStatusCode.NOT_FOUND:
+                if exc.status == RPCStatusCode.NOT_FOUND and not _namespace_missing(exc):
                     return None
                 log.info("waiting for %s: %s; retrying in %.1fs", run.id, exc, delay)
                 await asyncio.sleep(delay)
@@ -242,3 +243,9 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
             await stop.wait()
     except TimeoutError:
         pass
+
+
+def _namespace_missing(exc: RPCError) -> bool:
+    """NOT_FOUND for the namespace, not the run (a dev server under load has answered so
+    for a moment): the run is not lost, only unreachable now."""
+    return any(detail.Is(NamespaceNotFoundFailure.DESCRIPTOR) for detail in exc.grpc_status.details)
