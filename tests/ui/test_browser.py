@@ -93,7 +93,7 @@ async def test_seed_manual_testing_plan(page: Page) -> None:
     # 2. Create a workflow in that project: the project and its task queue are preselected.
     await page.get_by_role("main").get_by_role("link", name="New workflow").click()
     await expect(page).to_have_url(re.compile(r"/workflows/new"))
-    await expect(page.get_by_label("Project")).to_have_value(project_id)
+    await expect(page.get_by_label("Project", exact=True)).to_have_value(project_id)
     queue = page.get_by_label("Task queue")
     await expect(queue).to_have_value(re.compile(rf"-{project_id}$"))
     await expect(queue).to_have_attribute("readonly", "")
@@ -154,7 +154,7 @@ async def test_seed_manual_testing_plan(page: Page) -> None:
     # 7. A second project works on its own: its own queue, worker and figures.
     second_id = await create_project(page, "Billing")
     await page.goto("/workflows/new")
-    await page.get_by_label("Project").select_option(second_id)
+    await page.get_by_label("Project", exact=True).select_option(second_id)
     await expect(page.get_by_label("Task queue")).to_have_value(re.compile(rf"-{second_id}$"))
     await page.get_by_label("Workflow name").fill("Echo")
     await page.get_by_role("button", name="Create and open builder").click()

@@ -26,7 +26,7 @@ async def test_create_copy_list_and_revoke_a_key(page: Page, live_server: str) -
     await expect(page.get_by_text("No API keys")).to_be_visible()
 
     form = page.get_by_role("form", name="Create an API key")
-    project = form.get_by_label("Project")
+    project = form.get_by_label("Project", exact=True)
     await expect(project).to_have_value("")
     await expect(project.locator("option").first).to_have_text("All my projects")
     await form.get_by_label("Key name").fill("CI deploys")
